@@ -1,0 +1,42 @@
+/**
+ * Clock helpers. Wall-clock epoch nanoseconds come from `process.hrtime.bigint()` anchored to
+ * `Date.now()` once per process, so per-hop latency stamps are monotonic within a process and
+ * comparable across processes to the wall clock's accuracy.
+ */
+const anchorWallNs = BigInt(Date.now()) * 1_000_000n;
+const anchorHr = process.hrtime.bigint();
+
+/** Epoch nanoseconds as a bigint (exact). */
+export function nowEpochNsBig(): bigint {
+  return anchorWallNs + (process.hrtime.bigint() - anchorHr);
+}
+
+/** Epoch nanoseconds as a number (float64: exact to 256 ns at today's epoch, enough for latency). */
+export function nowEpochNs(): number {
+  return Number(nowEpochNsBig());
+}
+
+/** ISO-8601 UTC with microseconds: 2026-11-24T10:00:00.123456Z. */
+export function isoMicros(epochNs: bigint | number = nowEpochNsBig()): string {
+  const ns = typeof epochNs === 'bigint' ? epochNs : BigInt(Math.round(epochNs));
+  const ms = ns / 1_000_000n;
+  const micros = (ns / 1_000n) % 1_000_000n;
+  const base = new Date(Number(ms)).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+  return `${base.slice(0, 19)}.${micros.toString().padStart(6, '0')}Z`;
+}
+
+/** Parses an ISO-8601 timestamp (any fraction precision) to epoch milliseconds; NaN if invalid. */
+export function isoToEpochMs(iso: string): number {
+  return Date.parse(iso);
+}
+
+/** UTC calendar date (YYYY-MM-DD) of an epoch-ms instant: the key of DOLPHIN_PNL_BLUE. */
+export function utcDate(epochMs: number = Date.now()): string {
+  return new Date(epochMs).toISOString().slice(0, 10);
+}
+
+/** Age in seconds of an ISO timestamp relative to `nowMs`. Infinity when unparseable. */
+export function ageSeconds(iso: string, nowMs: number = Date.now()): number {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? Infinity : (nowMs - t) / 1000;
+}

@@ -1,0 +1,139 @@
+import { EventEmitter } from 'node:events';
+import { Client, LifecycleState, LogLevel, ReconnectMode, type ClientConfig, type ILogger } from 'hazelcast-client';
+import { makeError, type DolphinConfig, type Logger } from '@dolphin/core';
+import { HzErrors } from './errors.ts';
+
+export type HazelcastSettings = DolphinConfig['hazelcast'];
+
+export interface ConnectOptions {
+  settings: HazelcastSettings;
+  logger: Logger;
+  /** Client name shown by the member (default: dolphin-<pid>). */
+  name?: string;
+  /**
+   * How long the first connection may take before connect() rejects. Default: forever, with
+   * backoff (a service waits for its cluster instead of crash-looping).
+   */
+  firstConnectTimeoutMs?: number;
+}
+
+export interface HzConnectionEvents {
+  connected: [];
+  disconnected: [];
+}
+
+/**
+ * A Hazelcast client plus the lifecycle events Dolphin needs: `connected` fires after every
+ * (re)connection, so listeners can re-read what they may have missed while disconnected.
+ */
+export interface HzConnection {
+  readonly client: Client;
+  readonly events: EventEmitter<HzConnectionEvents>;
+  readonly settings: HazelcastSettings;
+  readonly logger: Logger;
+  isConnected(): boolean;
+  shutdown(): Promise<void>;
+}
+
+const LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug' | 'trace'> = {
+  [LogLevel.ERROR]: 'error',
+  [LogLevel.WARN]: 'warn',
+  [LogLevel.INFO]: 'info',
+  [LogLevel.DEBUG]: 'debug',
+  [LogLevel.TRACE]: 'trace',
+};
+
+/** Routes the client's own log lines into pino; its INFO chatter goes to debug. */
+function pinoBridge(logger: Logger): ILogger {
+  const log = (level: LogLevel, objectName: string, message: string, furtherInfo?: unknown) => {
+    const lvl = level === LogLevel.INFO ? 'debug' : (LEVEL[level] ?? 'debug');
+    if (!logger.isLevelEnabled(lvl)) return;
+    logger[lvl]({ hz: objectName, ...(furtherInfo instanceof Error ? { err: furtherInfo } : {}) }, message);
+  };
+  return {
+    log,
+    error: (o, m, f) => log(LogLevel.ERROR, o, m, f),
+    warn: (o, m, f) => log(LogLevel.WARN, o, m, f),
+    info: (o, m, f) => log(LogLevel.INFO, o, m, f),
+    debug: (o, m, f) => log(LogLevel.DEBUG, o, m, f),
+    trace: (o, m, f) => log(LogLevel.TRACE, o, m, f),
+  };
+}
+
+/** The client configuration Dolphin uses everywhere (exported for review and tests). */
+export function clientConfig(settings: HazelcastSettings, logger: Logger, name: string,
+  onState: (s: LifecycleState) => void, firstConnectTimeoutMs?: number): ClientConfig {
+  const r = settings.reconnect;
+  return {
+    clusterName: settings.clusterName,
+    instanceName: name,
+    network: {
+      clusterMembers: [...settings.members],
+      connectionTimeout: settings.connectTimeoutMs,
+      // Smart routing connects to every member's advertised address; members advertise loopback.
+      smartRouting: true,
+    },
+    connectionStrategy: {
+      asyncStart: false,
+      reconnectMode: ReconnectMode.ON,
+      connectionRetry: {
+        initialBackoffMillis: r.initialMs,
+        maxBackoffMillis: r.maxMs,
+        multiplier: r.multiplier,
+        jitter: r.jitter,
+        // -1: keep trying forever; a finite value only for the first connection, when asked.
+        clusterConnectTimeoutMillis: firstConnectTimeoutMs ?? -1,
+      },
+    },
+    lifecycleListeners: [onState],
+    customLogger: pinoBridge(logger),
+    metrics: { enabled: false },
+    properties: {
+      'hazelcast.client.invocation.timeout.millis': settings.operationTimeoutMs,
+      'hazelcast.client.heartbeat.interval': 1_000,
+      'hazelcast.client.heartbeat.timeout': 10_000,
+    },
+  };
+}
+
+/**
+ * Connects to the cluster in `settings.members`. The client retries with exponential backoff
+ * and jitter, forever by default, and reconnects by itself after the cluster goes away.
+ */
+export async function connect(options: ConnectOptions): Promise<HzConnection> {
+  const { settings } = options;
+  const name = options.name ?? `dolphin-${process.pid}`;
+  const logger = options.logger.child({ component: 'hazelcast' });
+  const events = new EventEmitter<HzConnectionEvents>();
+  let connected = false;
+  const onState = (state: LifecycleState) => {
+    if (state === LifecycleState.CONNECTED) {
+      connected = true;
+      logger.info({ members: settings.members, cluster: settings.clusterName }, 'hazelcast connected');
+      // After the current tick, so the client is fully usable when listeners re-read.
+      setImmediate(() => events.emit('connected'));
+    } else if (state === LifecycleState.DISCONNECTED) {
+      connected = false;
+      logger.warn({ members: settings.members }, 'hazelcast disconnected; reconnecting with backoff');
+      events.emit('disconnected');
+    } else {
+      logger.debug({ state }, 'hazelcast client lifecycle');
+    }
+  };
+  let client: Client;
+  try {
+    client = await Client.newHazelcastClient(clientConfig(settings, logger, name, onState, options.firstConnectTimeoutMs));
+  } catch (cause) {
+    throw makeError(HzErrors.DOLPHIN_HZ_CONNECT_TIMEOUT,
+      `cluster "${settings.clusterName}" at ${settings.members.join(',')}: not reachable within ${options.firstConnectTimeoutMs} ms`, { cause });
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    client,
+    events,
+    settings,
+    logger,
+    isConnected: () => connected,
+    shutdown: () => (closing ??= client.shutdown().catch((err: unknown) => logger.warn({ err }, 'hazelcast client shutdown failed'))),
+  };
+}

@@ -1,0 +1,12 @@
+import { defineErrors } from '@dolphin/core';
+
+export const HzErrors = defineErrors({
+  DOLPHIN_HZ_JAVA_NOT_FOUND: { retryable: false, summary: 'No java binary for the member: set member.javaHome, JAVA_HOME or put java on PATH.' },
+  DOLPHIN_HZ_JAR_NOT_FOUND: { retryable: false, summary: 'The Hazelcast member jar is missing; run deploy/hazelcast/fetch-member.sh.' },
+  DOLPHIN_HZ_PORT_IN_USE: { retryable: false, summary: 'Something already listens on the member port; stop it or choose member.port.' },
+  DOLPHIN_HZ_MEMBER_EXITED: { retryable: true, summary: 'The member process exited before it answered; the message carries its last log lines.' },
+  DOLPHIN_HZ_MEMBER_START_TIMEOUT: { retryable: true, summary: 'The member did not answer its health check in time.' },
+  DOLPHIN_HZ_CONNECT_TIMEOUT: { retryable: true, summary: 'The client could not reach any member within the configured time.' },
+  DOLPHIN_HZ_OPERATION_TIMEOUT: { retryable: true, summary: 'A map operation did not finish within hazelcast.operationTimeoutMs.' },
+  DOLPHIN_HZ_BAD_JSON: { retryable: false, summary: 'A map value is not a JSON string; the message names map and key.' },
+});

@@ -1,0 +1,6 @@
+export { runService, EXIT_OK, EXIT_FAILURE, EXIT_CONFIG, type ServiceContext, type ServiceDefinition, type ServiceRunOptions, type RunningService } from './run-service.ts';
+export { Lifecycle } from './lifecycle.ts';
+export { ComponentStack, type CloseFn, type ComponentOptions, type CloseReport } from './components.ts';
+export { StateRegistry, writeSnapshot, takeSnapshot, snapshotPath, SNAPSHOT_MARKER, type StateHandler } from './state.ts';
+export { createRegistry, serveMetrics } from './metrics-server.ts';
+export { KitErrors } from './errors.ts';

@@ -1,0 +1,212 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Registry } from 'prom-client';
+import {
+  createLogger,
+  isDolphinError,
+  loadConfig,
+  type DolphinConfig,
+  type LoadConfigOptions,
+  type Logger,
+} from '@dolphin/core';
+import { connect, HeartbeatWriter, REPO_ROOT, type HzConnection } from '@dolphin/hz';
+import { ComponentStack, type CloseFn, type ComponentOptions, type CloseReport } from './components.ts';
+import { Lifecycle } from './lifecycle.ts';
+import { createRegistry, serveMetrics } from './metrics-server.ts';
+import { StateRegistry, snapshotPath, takeSnapshot, type StateHandler } from './state.ts';
+
+export interface ServiceContext {
+  readonly name: string;
+  readonly version: string;
+  readonly config: Readonly<DolphinConfig>;
+  readonly logger: Logger;
+  readonly hz: HzConnection;
+  readonly heartbeat: HeartbeatWriter;
+  readonly metrics: Registry;
+  readonly lifecycle: Lifecycle;
+  /** Aborted when the service starts stopping: loops and waits should end on it. */
+  readonly signal: AbortSignal;
+  /** Closed on shutdown in reverse order of registration, each within its timeout. */
+  register(name: string, close: CloseFn, options?: ComponentOptions): void;
+  /** State carried across a restart; restored at once when a valid snapshot was found. */
+  registerState<T>(name: string, handler: StateHandler<T>): void;
+}
+
+export interface ServiceDefinition {
+  name: string;
+  version?: string;
+  /** Wires the service; resolves when it is ready to take work. */
+  start(ctx: ServiceContext): Promise<void> | void;
+  config?: LoadConfigOptions;
+}
+
+export interface ServiceRunOptions {
+  /** Install SIGTERM/SIGINT and unhandled-rejection handlers (default true; tests may say false). */
+  installProcessHandlers?: boolean;
+  /** What to do with the final exit code (default: process.exit). */
+  exit?: (code: number) => void;
+  argv?: readonly string[];
+}
+
+export interface RunningService {
+  readonly ctx: ServiceContext;
+  /** Stops in order; repeated calls return the same promise. Resolves to the exit code. */
+  stop(reason?: string): Promise<number>;
+  readonly stopped: Promise<number>;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+/** Configuration error (sysexits EX_CONFIG): restarting cannot help. */
+export const EXIT_CONFIG = 78;
+
+function repoVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/**
+ * A service's whole life: config (strict, parsed once), logger, Hazelcast client, heartbeat,
+ * metrics, then the service's own start(); on SIGTERM/SIGINT it marks itself stopping and closes
+ * registered components last-in-first-out, each within its timeout, then exits 0. An unhandled
+ * rejection or exception is logged and exits 1 (the supervisor restarts the process).
+ */
+export async function runService(def: ServiceDefinition, options: ServiceRunOptions = {}): Promise<RunningService> {
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const installHandlers = options.installProcessHandlers ?? true;
+  const argv = options.argv ?? process.argv.slice(2);
+  const version = def.version ?? repoVersion();
+
+  let config: Readonly<DolphinConfig>;
+  try {
+    config = loadConfig(def.config);
+  } catch (err) {
+    const bootLogger = createLogger({ service: def.name });
+    bootLogger.fatal({ code: isDolphinError(err) ? err.code : undefined }, (err as Error).message);
+    exit(EXIT_CONFIG);
+    throw err;
+  }
+
+  const logger = createLogger({ service: def.name, level: config.log.level, pretty: config.log.pretty });
+  const lifecycle = new Lifecycle();
+  const components = new ComponentStack(config.shutdown.componentTimeoutMs, logger);
+  const states = new StateRegistry();
+  const abort = new AbortController();
+  let restoredStates: Record<string, unknown> | undefined;
+
+  if (argv.includes('--restart')) {
+    const file = snapshotPath(config.stateDir, def.name);
+    if (existsSync(file)) {
+      try {
+        restoredStates = takeSnapshot(file, { service: def.name });
+        logger.info({ file, states: Object.keys(restoredStates) }, 'restart snapshot accepted');
+      } catch (err) {
+        logger.warn({ err }, 'restart snapshot ignored');
+      }
+    }
+  }
+
+  let resolveStopped!: (code: number) => void;
+  const stopped = new Promise<number>((r) => { resolveStopped = r; });
+  let stopping: Promise<number> | undefined;
+  let heartbeat: HeartbeatWriter | undefined;
+
+  lifecycle.on('change', (to, from) => {
+    logger.info({ from, to }, `lifecycle ${from} → ${to}`);
+    void heartbeat?.setState(to);
+  });
+
+  const stop = (reason = 'stop requested', code = EXIT_OK): Promise<number> => {
+    if (stopping) return stopping;
+    stopping = (async () => {
+      logger.info({ reason }, 'stopping');
+      if (lifecycle.canMoveTo('stopping')) lifecycle.moveTo('stopping');
+      abort.abort(reason);
+      const reports: CloseReport[] = await components.closeAll();
+      const clean = reports.every((r) => r.outcome === 'closed');
+      if (lifecycle.canMoveTo('stopped')) lifecycle.moveTo(code === EXIT_OK ? 'stopped' : 'failed');
+      logger.info({ components: reports.map((r) => `${r.name}:${r.outcome}`), clean }, 'stopped');
+      resolveStopped(code);
+      return code;
+    })();
+    return stopping;
+  };
+
+  if (installHandlers) {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals += 1;
+      if (signals > 1) {
+        logger.warn({ signal: sig }, 'second signal while stopping: exiting now');
+        exit(EXIT_FAILURE);
+        return;
+      }
+      void stop(`signal ${sig}`).then(exit);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    const fatal = (kind: string) => (err: unknown) => {
+      logger.fatal({ err }, `${kind}: exiting so the supervisor can restart a clean process`);
+      if (lifecycle.canMoveTo('failed')) lifecycle.moveTo('failed');
+      exit(EXIT_FAILURE);
+    };
+    process.on('unhandledRejection', fatal('unhandled rejection'));
+    process.on('uncaughtException', fatal('uncaught exception'));
+  }
+
+  lifecycle.moveTo('starting');
+  const hz = await connect({ settings: config.hazelcast, logger, name: `${def.name}-${process.pid}` });
+  components.register('hazelcast', () => hz.shutdown());
+
+  const metrics = createRegistry(def.name);
+  if (config.metrics.port > 0) {
+    const server = await serveMetrics(metrics, config.metrics.host, config.metrics.port);
+    logger.info({ url: `http://${config.metrics.host}:${server.port}/metrics` }, 'metrics served');
+    components.register('metrics-server', () => server.close());
+  }
+
+  heartbeat = new HeartbeatWriter(hz, { service: def.name, version, intervalMs: config.heartbeat.intervalMs, logger });
+  await heartbeat.start();
+  const hb = heartbeat;
+  components.register('heartbeat', async () => {
+    hb.stop();
+    await hb.setState(lifecycle.state === 'stopping' ? 'stopped' : lifecycle.state);
+  });
+
+  const ctx: ServiceContext = {
+    name: def.name,
+    version,
+    config,
+    logger,
+    hz,
+    heartbeat: hb,
+    metrics,
+    lifecycle,
+    signal: abort.signal,
+    register: (name, close, opts) => components.register(name, close, opts),
+    registerState: (name, handler) => {
+      states.register(name, handler);
+      if (restoredStates && name in restoredStates) {
+        handler.restore(restoredStates[name] as never);
+        logger.info({ state: name }, 'state restored');
+      }
+    },
+  };
+
+  try {
+    await def.start(ctx);
+  } catch (err) {
+    logger.error({ err }, 'start failed');
+    const code = await stop('start failed', EXIT_FAILURE);
+    exit(code);
+    return { ctx, stop, stopped };
+  }
+  if (lifecycle.state === 'starting') {
+    lifecycle.moveTo('running');
+    process.send?.({ type: 'ready', service: def.name, pid: process.pid });
+  }
+  return { ctx, stop, stopped };
+}
