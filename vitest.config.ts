@@ -11,6 +11,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'cli/src/**/*.test.ts'],
         },
       },
@@ -18,6 +19,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
+          // After the unit tests, which are quick and say most about a broken change.
+          sequence: { groupOrder: 1 },
           include: ['test/integration/**/*.test.ts', 'services/*/test/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,

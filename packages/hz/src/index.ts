@@ -7,3 +7,4 @@ export { connect, clientConfig, type ConnectOptions, type HzConnection, type Haz
 export { TypedMap, openMap, openContractMap, type SchemaOf } from './typed-map.ts';
 export { watchMap, type Watch, type WatchOptions, type KeyUpdate, type UpdateSource } from './listener.ts';
 export { HeartbeatWriter, type HeartbeatOptions } from './heartbeat.ts';
+export { memberHealth, memberHealthSchema, type MemberHealth } from './member-health.ts';

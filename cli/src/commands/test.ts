@@ -1,0 +1,51 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT, RUN_DIR } from '../paths.ts';
+
+function run(cmd: string, args: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: REPO_ROOT, stdio: 'inherit' });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+interface VitestJson {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTodoTests: number;
+  numTotalTests: number;
+}
+
+/** Typecheck, then every test (unit and integration) with vitest; ends with one summary line. */
+export async function test(vitestArgs: string[], options: { typecheck: boolean }): Promise<number> {
+  const node = process.execPath;
+  if (options.typecheck) {
+    console.log('dolphin test: typecheck (tsc --noEmit)');
+    const code = await run(node, [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit']);
+    if (code !== 0) {
+      console.error('dolphin test: typecheck failed');
+      return code;
+    }
+  }
+  mkdirSync(RUN_DIR, { recursive: true });
+  const report = path.join(RUN_DIR, 'test-results.json');
+  const code = await run(node, [
+    path.join(REPO_ROOT, 'node_modules/vitest/vitest.mjs'), 'run',
+    '--reporter=default', '--reporter=json', `--outputFile.json=${report}`,
+    ...vitestArgs,
+  ]);
+  try {
+    const r = JSON.parse(readFileSync(report, 'utf8')) as VitestJson;
+    console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+    if (r.numTotalTests === 0) {
+      console.error('dolphin test: no test ran');
+      return code === 0 ? 1 : code;
+    }
+  } catch {
+    console.error(`dolphin test: no report at ${report}`);
+    return code === 0 ? 1 : code;
+  }
+  return code;
+}

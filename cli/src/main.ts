@@ -1,0 +1,49 @@
+import { Command, Option } from 'commander';
+import { up } from './commands/up.ts';
+import { test } from './commands/test.ts';
+import { memberStart, memberJar } from './commands/member.ts';
+import { doctor } from './commands/doctor.ts';
+
+const program = new Command('dolphin')
+  .description('Dolphin: event-driven trading signals on Hazelcast')
+  .showHelpAfterError()
+  .addHelpText('after', `
+Examples:
+  ./dolphin up --demo          run everything on a local member with the demo scan producer
+  ./dolphin test               typecheck, then every unit and integration test
+  ./dolphin test test/integration/cluster.test.ts
+  HZ_MEMBERS=10.0.0.5:5701 ./dolphin up   join an existing cluster instead of starting a member
+
+Configuration: config/dolphin.json, config/dolphin.<env>.json (DOLPHIN_ENV=dev|test|prod),
+then DOLPHIN__section__key=value environment variables. Docs: docs/operations.md`);
+
+const exitWith = (p: Promise<number> | number) => Promise.resolve(p).then((code) => process.exit(code), (err: unknown) => {
+  console.error(`dolphin: ${(err as Error).message}`);
+  process.exit(1);
+});
+
+program.command('up')
+  .description('start a local Hazelcast member (unless HZ_MEMBERS is set) and the services; Ctrl-C stops all')
+  .option('--demo', 'also run the demo scan producer', false)
+  .addOption(new Option('--port <port>', 'member port (default: member.port, 5701)').argParser((v) => Number.parseInt(v, 10)))
+  .action((o: { demo: boolean; port?: number }) => exitWith(up(o)));
+
+program.command('test')
+  .description('typecheck, then run every test; extra arguments go to vitest (a file, -t <name>, --project unit)')
+  .option('--no-typecheck', 'skip the typecheck')
+  .allowUnknownOption()
+  .argument('[vitest-args...]')
+  .action((args: string[], o: { typecheck: boolean }) => exitWith(test(args, o)));
+
+const member = program.command('member').description('the Hazelcast member on its own');
+member.command('start')
+  .description('run a member in the foreground')
+  .addOption(new Option('--port <port>').argParser((v) => Number.parseInt(v, 10)))
+  .option('--cluster <name>', 'cluster name (default: hazelcast.clusterName)')
+  .option('--members <list>', 'host:port,... to join (default: this member alone)')
+  .action((o) => exitWith(memberStart(o)));
+member.command('jar').description('print the member jar path, fetching it first if needed').action(() => exitWith(memberJar()));
+
+program.command('doctor').description('check the toolchain, the jar, the config and the cluster').action(() => exitWith(doctor()));
+
+await program.parseAsync();

@@ -1,0 +1,8 @@
+import path from 'node:path';
+import { REPO_ROOT } from '@dolphin/hz';
+
+/** Where `dolphin up` keeps its run files, logs and state (under the checkout, git-ignored). */
+export const RUN_DIR = process.env.DOLPHIN_RUN_DIR ?? path.join(REPO_ROOT, '.dolphin');
+export const LOG_DIR = path.join(RUN_DIR, 'logs');
+export const UP_PID_FILE = path.join(RUN_DIR, 'run', 'up.pid');
+export { REPO_ROOT };

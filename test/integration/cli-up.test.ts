@@ -1,0 +1,47 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort, memberHealth, REPO_ROOT } from '@dolphin/hz';
+import { spawnCollecting, waitFor, type SpawnedProcess } from '@dolphin/test-support';
+
+const spawned: SpawnedProcess[] = [];
+afterEach(async () => {
+  await Promise.all(spawned.splice(0).map((p) => p.cleanup()));
+});
+
+function dolphin(args: string[], env: Record<string, string>): SpawnedProcess {
+  const p = spawnCollecting(path.join(REPO_ROOT, 'dolphin'), args, {
+    PATH: process.env.PATH, HOME: process.env.HOME, DOLPHIN_QUIET: '1', DOLPHIN__log__pretty: '"never"', ...env,
+  });
+  spawned.push(p);
+  return p;
+}
+
+const said = (p: SpawnedProcess, re: RegExp) => p.text.find((l) => re.test(l));
+
+describe('./dolphin up', () => {
+  it('runs a local member, refuses a twin, and stops everything on Ctrl-C', async () => {
+    const port = await freePort();
+    const env = { DOLPHIN_RUN_DIR: mkdtempSync(path.join(os.tmpdir(), 'dolphin-run-')), DOLPHIN_CONFIG_DIR: mkdtempSync(path.join(os.tmpdir(), 'dolphin-cfg-')) };
+    const up = dolphin(['up', '--demo', '--port', String(port)], env);
+    await waitFor(() => said(up, /running; Ctrl-C stops everything/), 'dolphin up to say it runs', 90_000);
+    expect(said(up, new RegExp(`member ready on 127\\.0\\.0\\.1:${port} \\(cluster dolphin\\) in \\d+ ms, RSS \\d+ MB`))).toBeDefined();
+    expect(await memberHealth(`127.0.0.1:${port}`)).toMatchObject({ nodeState: 'ACTIVE' });
+
+    const twin = dolphin(['up', '--port', String(port + 1)], env);
+    expect((await twin.exited).code).toBe(1);
+    expect(said(twin, /already running \(pid \d+\)/)).toBeDefined();
+
+    process.kill(up.child.pid as number, 'SIGINT');
+    expect((await up.exited).code).toBe(0);
+    expect(await memberHealth(`127.0.0.1:${port}`, 500)).toBeUndefined();
+  });
+
+  it('--help explains the commands', async () => {
+    const help = dolphin(['--help'], {});
+    expect((await help.exited).code).toBe(0);
+    const text = help.text.join('\n');
+    for (const cmd of ['up', 'test', 'member', 'doctor']) expect(text).toMatch(new RegExp(`^\\s+${cmd}\\b`, 'm'));
+  });
+});
