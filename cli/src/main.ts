@@ -1,8 +1,10 @@
 import { Command, Option } from 'commander';
+import { isDolphinError } from '@dolphin/core';
 import { up } from './commands/up.ts';
 import { test } from './commands/test.ts';
 import { memberStart, memberJar } from './commands/member.ts';
 import { doctor } from './commands/doctor.ts';
+import { bench, benchNames } from './commands/bench.ts';
 
 const program = new Command('dolphin')
   .description('Dolphin: event-driven trading signals on Hazelcast')
@@ -19,7 +21,7 @@ then DOLPHIN__section__key=value environment variables. Docs: docs/operations.md
 
 const exitWith = (p: Promise<number> | number) => Promise.resolve(p).then((code) => process.exit(code), (err: unknown) => {
   console.error(`dolphin: ${(err as Error).message}`);
-  process.exit(1);
+  process.exit(isDolphinError(err, 'DOLPHIN_CONFIG_INVALID') ? 78 : 1);
 });
 
 program.command('up')
@@ -43,6 +45,12 @@ member.command('start')
   .option('--members <list>', 'host:port,... to join (default: this member alone)')
   .action((o) => exitWith(memberStart(o)));
 member.command('jar').description('print the member jar path, fetching it first if needed').action(() => exitWith(memberJar()));
+
+program.command('bench')
+  .description(`run a benchmark; it writes bench/results/<name>.json (one of: ${benchNames().join(', ')})`)
+  .argument('<name>')
+  .option('--quick', 'a run of under a minute', false)
+  .action((name: string, o: { quick: boolean }) => exitWith(bench(name, o.quick)));
 
 program.command('doctor').description('check the toolchain, the jar, the config and the cluster').action(() => exitWith(doctor()));
 

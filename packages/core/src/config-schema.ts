@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fromRoot } from './paths.ts';
 
 /** host:port of a Hazelcast member. */
 export const memberAddressSchema = z
@@ -47,8 +48,8 @@ export const dolphinConfigSchema = z.strictObject({
     /** Default time each registered component gets to close on SIGTERM. */
     componentTimeoutMs: z.number().int().positive().default(5_000),
   }).prefault({}),
-  /** Where services keep durable local state (ledgers, restart snapshots, bridge position). */
-  stateDir: z.string().min(1).default('.dolphin/state'),
+  /** Where services keep durable local state (ledgers, restart snapshots, bridge position); relative to the checkout. */
+  stateDir: z.string().min(1).default('.dolphin/state').transform(fromRoot),
   metrics: z.strictObject({
     host: z.string().min(1).default('127.0.0.1'),
     /** 0 = no /metrics server for this process. */

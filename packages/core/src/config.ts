@@ -2,6 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import { CoreErrors, makeError } from './errors.ts';
+import { REPO_ROOT } from './paths.ts';
 import { dolphinConfigSchema, type DolphinConfig, type DolphinEnv } from './config-schema.ts';
 
 type Json = Record<string, unknown>;
@@ -12,7 +13,7 @@ interface Layer {
 }
 
 export interface LoadConfigOptions {
-  /** Folder holding dolphin.json and dolphin.<env>.json (default: $DOLPHIN_CONFIG_DIR, else <cwd>/config). */
+  /** Folder holding dolphin.json and dolphin.<env>.json (default: $DOLPHIN_CONFIG_DIR, else <checkout>/config). */
   dir?: string;
   /** Environment overlay to apply (default: $DOLPHIN_ENV, else dev). */
   env?: DolphinEnv;
@@ -131,7 +132,7 @@ export function parseLayers<S extends z.ZodType>(schema: S, layers: readonly Lay
 /** Reads the layers (base file, env overlay file, environment, overrides) and parses them with `schema`. */
 export function loadLayeredConfig<S extends z.ZodType>(schema: S, options: LoadConfigOptions = {}): Readonly<z.infer<S>> {
   const environ = options.environ ?? process.env;
-  const dir = options.dir ?? environ.DOLPHIN_CONFIG_DIR ?? path.join(process.cwd(), 'config');
+  const dir = options.dir ?? environ.DOLPHIN_CONFIG_DIR ?? path.join(REPO_ROOT, 'config');
   const env = options.env ?? (environ.DOLPHIN_ENV as DolphinEnv | undefined) ?? 'dev';
   const layers: Layer[] = [{ source: 'defaults', data: { env } }];
   for (const file of [path.join(dir, 'dolphin.json'), path.join(dir, `dolphin.${env}.json`)]) {

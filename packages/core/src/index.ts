@@ -1,3 +1,4 @@
+export * from './paths.ts';
 export * from './errors.ts';
 export * from './time.ts';
 export * from './validate.ts';

@@ -106,6 +106,7 @@ export async function connect(options: ConnectOptions): Promise<HzConnection> {
   const logger = options.logger.child({ component: 'hazelcast' });
   const events = new EventEmitter<HzConnectionEvents>();
   let connected = false;
+  let closing: Promise<void> | undefined;
   const onState = (state: LifecycleState) => {
     if (state === LifecycleState.CONNECTED) {
       connected = true;
@@ -114,6 +115,7 @@ export async function connect(options: ConnectOptions): Promise<HzConnection> {
       setImmediate(() => events.emit('connected'));
     } else if (state === LifecycleState.DISCONNECTED) {
       connected = false;
+      if (closing) return; // our own shutdown, not an outage
       logger.warn({ members: settings.members }, 'hazelcast disconnected; reconnecting with backoff');
       events.emit('disconnected');
     } else {
@@ -127,7 +129,6 @@ export async function connect(options: ConnectOptions): Promise<HzConnection> {
     throw makeError(HzErrors.DOLPHIN_HZ_CONNECT_TIMEOUT,
       `cluster "${settings.clusterName}" at ${settings.members.join(',')}: not reachable within ${options.firstConnectTimeoutMs} ms`, { cause });
   }
-  let closing: Promise<void> | undefined;
   return {
     client,
     events,

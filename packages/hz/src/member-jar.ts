@@ -2,12 +2,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { makeError } from '@dolphin/core';
+import { makeError, REPO_ROOT } from '@dolphin/core';
 import { HzErrors } from './errors.ts';
 
-/** The repository root, found from this file's place in packages/hz/src. */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export { REPO_ROOT };
 export const MEMBER_CONFIG_FILE = path.join(REPO_ROOT, 'deploy/hazelcast/hazelcast.xml');
 const FETCH_SCRIPT = path.join(REPO_ROOT, 'deploy/hazelcast/fetch-member.sh');
 
