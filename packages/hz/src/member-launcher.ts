@@ -134,7 +134,7 @@ export async function startMember(options: MemberOptions): Promise<MemberHandle>
   const child = spawn(cmd, argv, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid;
   if (pid === undefined) throw makeError(HzErrors.DOLPHIN_HZ_MEMBER_EXITED, `member on port ${port}: could not spawn ${cmd}`);
-  options.logger?.info({ pid, port, clusterName, jar }, 'hazelcast member starting');
+  options.logger?.info({ memberPid: pid, port, clusterName, jar }, 'hazelcast member starting');
 
   const lines: string[] = [];
   let logStream: WriteStream | undefined;
@@ -167,7 +167,7 @@ export async function startMember(options: MemberOptions): Promise<MemberHandle>
     let timer: NodeJS.Timeout | undefined;
     const forced = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
-        options.logger?.warn({ pid, port, timeoutMs }, 'hazelcast member ignored SIGTERM; killing its process group');
+        options.logger?.warn({ memberPid: pid, port, timeoutMs }, 'hazelcast member ignored SIGTERM; killing its process group');
         signalGroup(child, 'SIGKILL');
         resolve();
       }, timeoutMs);
@@ -199,7 +199,7 @@ export async function startMember(options: MemberOptions): Promise<MemberHandle>
     await new Promise((r) => setTimeout(r, 50));
   }
   const startMs = performance.now() - t0;
-  options.logger?.info({ pid, port, startMs: Math.round(startMs) }, 'hazelcast member ready');
+  options.logger?.info({ memberPid: pid, port, startMs: Math.round(startMs) }, 'hazelcast member ready');
 
   return {
     pid, port, clusterName, startMs, exited, stop, kill, tail,
