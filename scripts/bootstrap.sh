@@ -80,15 +80,17 @@ dolphin_ensure_member_jar() {
   export DOLPHIN_HZ_JAR
 }
 
-# Python test clients (hazelcast-python-client) in a venv of their own.
+# Python test clients in a venv of their own: hazelcast-python-client (reads the maps) and
+# pyarrow (a third-party writer of scan files).
 dolphin_ensure_python_clients() {
-  local dir="$DOLPHIN_CACHE/python/hz-$DOLPHIN_HZ_PYTHON_CLIENT_VERSION"
-  if [ ! -x "$dir/bin/python" ] || ! "$dir/bin/python" -c 'import hazelcast' 2>/dev/null; then
+  local dir="$DOLPHIN_CACHE/python/hz-$DOLPHIN_HZ_PYTHON_CLIENT_VERSION-pa-$DOLPHIN_PYARROW_VERSION"
+  if [ ! -x "$dir/bin/python" ] || ! "$dir/bin/python" -c 'import hazelcast, pyarrow' 2>/dev/null; then
     command -v python3 >/dev/null 2>&1 || _die "python3 is needed for the cross-language tests"
-    _say "installing hazelcast-python-client $DOLPHIN_HZ_PYTHON_CLIENT_VERSION into $dir"
+    _say "installing hazelcast-python-client $DOLPHIN_HZ_PYTHON_CLIENT_VERSION and pyarrow $DOLPHIN_PYARROW_VERSION into $dir"
     rm -rf "$dir" && python3 -m venv "$dir" \
-      && "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "hazelcast-python-client==$DOLPHIN_HZ_PYTHON_CLIENT_VERSION" >&2 \
-      || { rm -rf "$dir"; _die "could not install hazelcast-python-client"; }
+      && "$dir/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "hazelcast-python-client==$DOLPHIN_HZ_PYTHON_CLIENT_VERSION" "pyarrow==$DOLPHIN_PYARROW_VERSION" >&2 \
+      || { rm -rf "$dir"; _die "could not install the Python test clients"; }
   fi
   DOLPHIN_PYTHON="$dir/bin/python"
   export DOLPHIN_PYTHON

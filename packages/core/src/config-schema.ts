@@ -38,6 +38,17 @@ export const memberConfigSchema = z.strictObject({
   stopTimeoutMs: z.number().int().positive().default(15_000),
 });
 
+export const scanBridgeConfigSchema = z.strictObject({
+  /** Where unreadable files go, with a reason file beside each (default: <scans.dir>/_quarantine). */
+  quarantineDir: z.string().min(1).transform(fromRoot).optional(),
+  /** A file that stays incomplete with no change this long is quarantined as truncated (or empty). */
+  settleMs: z.number().int().positive().default(10_000),
+  /** After a restart, at most this many files newer than the last published one are caught up. */
+  catchUpMax: z.number().int().min(1).default(1_000),
+  /** Name written to `bridge_source`. */
+  source: z.string().min(1).default('scan-bridge'),
+});
+
 export const dolphinConfigSchema = z.strictObject({
   env: z.enum(['dev', 'test', 'prod']).default('dev'),
   log: logConfigSchema.prefault({}),
@@ -48,6 +59,11 @@ export const dolphinConfigSchema = z.strictObject({
     /** Default time each registered component gets to close on SIGTERM. */
     componentTimeoutMs: z.number().int().positive().default(5_000),
   }).prefault({}),
+  scans: z.strictObject({
+    /** The scan folder: <dir>/YYYY-MM-DD/scan_<n>_<HHMMSS>.arrow; relative to the checkout. */
+    dir: z.string().min(1).default('.dolphin/scans').transform(fromRoot),
+  }).prefault({}),
+  bridge: scanBridgeConfigSchema.prefault({}),
   /** Where services keep durable local state (ledgers, restart snapshots, bridge position); relative to the checkout. */
   stateDir: z.string().min(1).default('.dolphin/state').transform(fromRoot),
   metrics: z.strictObject({

@@ -1,10 +1,12 @@
 /**
  * Clock helpers. Wall-clock epoch nanoseconds come from `process.hrtime.bigint()` anchored to
- * `Date.now()` once per process, so per-hop latency stamps are monotonic within a process and
- * comparable across processes to the wall clock's accuracy.
+ * the wall clock once per process, so per-hop latency stamps are monotonic within a process and
+ * comparable across processes. The anchor is `performance.timeOrigin + performance.now()`
+ * (microsecond wall time), not `Date.now()`, whose millisecond steps would put up to 1 ms of
+ * error between two processes' stamps.
  */
-const anchorWallNs = BigInt(Date.now()) * 1_000_000n;
 const anchorHr = process.hrtime.bigint();
+const anchorWallNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1_000_000));
 
 /** Epoch nanoseconds as a bigint (exact). */
 export function nowEpochNsBig(): bigint {

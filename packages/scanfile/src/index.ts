@@ -1,0 +1,5 @@
+export { SCAN_FILE_RE, DATE_DIR_RE, SCAN_FILE_SUFFIX, dateDirName, scanFileName, scanFilePath, tempPathFor, isScanFileName } from './layout.ts';
+export { ScanFileErrors } from './errors.ts';
+export { decodeScanFile, ipcCompleteness, tableRows, type DecodeResult, type IpcFormat } from './read.ts';
+export { scansToTable, encodeScans, writeScanFile, type WriteMode } from './write.ts';
+export { ScanGenerator, seededRandom, assetSymbols, velDiv, type GeneratorOptions } from './generator.ts';

@@ -1,0 +1,90 @@
+import { watch, readdirSync, mkdirSync, type FSWatcher as NodeWatcher } from 'node:fs';
+import path from 'node:path';
+import chokidar, { type FSWatcher } from 'chokidar';
+import { nowEpochNs, type Logger } from '@dolphin/core';
+import { DATE_DIR_RE, isScanFileName } from '@dolphin/scanfile';
+
+export type CandidateFn = (file: string, seenNs: number) => void;
+
+/**
+ * Watches `<scanDir>/YYYY-MM-DD/` folders for scan files. The hot path is the raw inotify
+ * event of `fs.watch` on each date folder (p50 ≈ 0.3 ms from rename, against ≈ 3.5 ms for
+ * chokidar's settled `add`, which stats and waits first). chokidar does the discovery: the date
+ * folders that exist at start and the ones that appear later (a new one each midnight).
+ */
+export class ScanDirWatcher {
+  private readonly dirWatchers = new Map<string, NodeWatcher>();
+  private root: FSWatcher | undefined;
+  private readonly scanDir: string;
+  private readonly logger: Logger;
+  private readonly onCandidate: CandidateFn;
+
+  constructor(scanDir: string, logger: Logger, onCandidate: CandidateFn) {
+    this.scanDir = scanDir;
+    this.logger = logger;
+    this.onCandidate = onCandidate;
+  }
+
+  /** Resolves once every existing date folder is watched. */
+  async start(): Promise<void> {
+    mkdirSync(this.scanDir, { recursive: true });
+    let ready = false;
+    this.root = chokidar.watch(this.scanDir, {
+      depth: 0,
+      ignoreInitial: false,
+      // Only the date folders matter to discovery; files are the date folders' watchers' job.
+      ignored: (p, stats) => p !== this.scanDir && (stats?.isFile() === true || !DATE_DIR_RE.test(path.basename(p))),
+    });
+    this.root.on('addDir', (dir) => {
+      if (dir === this.scanDir || !DATE_DIR_RE.test(path.basename(dir))) return;
+      this.watchDir(dir);
+      // A folder that appears while running may already hold files written before its watch.
+      if (ready) this.sweep(dir);
+    });
+    this.root.on('unlinkDir', (dir) => this.unwatchDir(dir));
+    this.root.on('error', (err) => this.logger.error({ err }, 'scan folder discovery error'));
+    await new Promise<void>((resolve) => this.root?.once('ready', () => resolve()));
+    ready = true;
+  }
+
+  private watchDir(dir: string): void {
+    if (this.dirWatchers.has(dir)) return;
+    try {
+      const w = watch(dir, { persistent: true }, (_event, name) => {
+        if (name && isScanFileName(name)) this.onCandidate(path.join(dir, name), nowEpochNs());
+      });
+      w.on('error', (err) => {
+        this.logger.warn({ err, dir }, 'date folder watch ended');
+        this.unwatchDir(dir);
+      });
+      this.dirWatchers.set(dir, w);
+      this.logger.debug({ dir }, 'watching date folder');
+    } catch (err) {
+      this.logger.warn({ err, dir }, 'cannot watch date folder');
+    }
+  }
+
+  private unwatchDir(dir: string): void {
+    this.dirWatchers.get(dir)?.close();
+    this.dirWatchers.delete(dir);
+  }
+
+  private sweep(dir: string): void {
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names.sort()) if (isScanFileName(name)) this.onCandidate(path.join(dir, name), nowEpochNs());
+  }
+
+  watchedDirs(): string[] {
+    return [...this.dirWatchers.keys()];
+  }
+
+  async stop(): Promise<void> {
+    for (const dir of [...this.dirWatchers.keys()]) this.unwatchDir(dir);
+    await this.root?.close();
+  }
+}

@@ -1,0 +1,36 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '@dolphin/core';
+import { positionSchema, type Position } from './scan-order.ts';
+
+/** The bridge's last published position in `<stateDir>/scan-bridge.position.json`, replaced atomically. */
+export class PositionStore {
+  readonly file: string;
+  private readonly tmp: string;
+
+  constructor(stateDir: string) {
+    mkdirSync(stateDir, { recursive: true });
+    this.file = path.join(stateDir, 'scan-bridge.position.json');
+    this.tmp = `${this.file}.tmp`;
+  }
+
+  load(logger: Logger): Position | undefined {
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      return positionSchema.parse(JSON.parse(text));
+    } catch (err) {
+      logger.warn({ err, file: this.file }, 'bridge position file unreadable; relying on the map and the folder');
+      return undefined;
+    }
+  }
+
+  save(position: Position): void {
+    writeFileSync(this.tmp, JSON.stringify(position));
+    renameSync(this.tmp, this.file);
+  }
+}

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { judge, laterPosition, type Position } from './scan-order.ts';
+
+const at = (ts: number, n = 1): Position => ({ timestamp_ns: ts, scan_number: n, file: `f${ts}`, file_mtime_ns: ts, published_at: '' });
+
+describe('scan order', () => {
+  it('publishes the first scan and every newer one', () => {
+    expect(judge(undefined, 5)).toBe('publish');
+    expect(judge(at(5), 6)).toBe('publish');
+  });
+
+  it('never republishes and never goes backwards', () => {
+    expect(judge(at(5), 5)).toBe('duplicate');
+    expect(judge(at(5), 4)).toBe('older');
+  });
+
+  it('orders by time, not by scan_number (which restarts at 1 with the producer)', () => {
+    expect(judge(at(5, 9_000), 6)).toBe('publish');
+    expect(judge(at(6, 1), 5)).toBe('older');
+  });
+
+  it('takes the later of two positions', () => {
+    expect(laterPosition(at(3), at(7))?.timestamp_ns).toBe(7);
+    expect(laterPosition(at(7), at(3))?.timestamp_ns).toBe(7);
+    expect(laterPosition(undefined, at(3))?.timestamp_ns).toBe(3);
+    expect(laterPosition(at(3), undefined)?.timestamp_ns).toBe(3);
+  });
+});

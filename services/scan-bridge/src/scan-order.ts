@@ -1,0 +1,30 @@
+import { z } from 'zod';
+
+/** What the bridge last published: enough to never republish and never go backwards. */
+export const positionSchema = z.strictObject({
+  timestamp_ns: z.number().nonnegative(),
+  scan_number: z.number().int().nonnegative(),
+  /** The scan file, relative to the scan folder. */
+  file: z.string(),
+  file_mtime_ns: z.number().nonnegative(),
+  published_at: z.string(),
+});
+export type Position = z.infer<typeof positionSchema>;
+
+export type Verdict = 'publish' | 'duplicate' | 'older';
+
+/**
+ * Scans are ordered by their `timestamp_ns`, never by `scan_number`, which restarts at 1 when
+ * the producer restarts. A scan is published only when it is newer than the last one published.
+ */
+export function judge(position: Position | undefined, scanTimestampNs: number): Verdict {
+  if (position === undefined || scanTimestampNs > position.timestamp_ns) return 'publish';
+  return scanTimestampNs === position.timestamp_ns ? 'duplicate' : 'older';
+}
+
+/** The later of two positions (the persisted one and what the map holds). */
+export function laterPosition(a: Position | undefined, b: Position | undefined): Position | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return b.timestamp_ns > a.timestamp_ns ? b : a;
+}
