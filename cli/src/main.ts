@@ -5,6 +5,7 @@ import { test } from './commands/test.ts';
 import { memberStart, memberJar } from './commands/member.ts';
 import { doctor } from './commands/doctor.ts';
 import { bench, benchNames } from './commands/bench.ts';
+import { produce, replay } from './commands/produce.ts';
 
 const program = new Command('dolphin')
   .description('Dolphin: event-driven trading signals on Hazelcast')
@@ -28,7 +29,26 @@ program.command('up')
   .description('start a local Hazelcast member (unless HZ_MEMBERS is set) and the services; Ctrl-C stops all')
   .option('--demo', 'also run the demo scan producer', false)
   .addOption(new Option('--port <port>', 'member port (default: member.port, 5701)').argParser((v) => Number.parseInt(v, 10)))
-  .action((o: { demo: boolean; port?: number }) => exitWith(up(o)));
+  .addOption(new Option('--rate <scans-per-s>', 'demo producer rate').default(0.2).argParser(Number.parseFloat))
+  .action((o: { demo: boolean; port?: number; rate: number }) => exitWith(up(o)));
+
+program.command('produce')
+  .description('write realistic scan files into the scan folder (a stand-in for the NG scanner)')
+  .addOption(new Option('--rate <scans-per-s>', 'scans per second, up to 1000').default(0.2).argParser(Number.parseFloat))
+  .addOption(new Option('--count <n>', 'stop after n scans (default: until Ctrl-C)').argParser((v) => Number.parseInt(v, 10)))
+  .option('--dir <path>', 'scan folder (default: scans.dir, .dolphin/scans)')
+  .addOption(new Option('--mode <mode>', 'write-then-rename, or in place').choices(['rename', 'in-place']).default('rename'))
+  .addOption(new Option('--format <format>', 'Arrow IPC file or stream format').choices(['file', 'stream']).default('file'))
+  .addOption(new Option('--seed <n>', 'random seed: the same seed gives the same scans').default(42).argParser((v) => Number.parseInt(v, 10)))
+  .addOption(new Option('--assets <n>', 'assets per scan').default(50).argParser((v) => Number.parseInt(v, 10)))
+  .action((o) => exitWith(produce(o)));
+
+program.command('replay')
+  .description('feed archived scan files back through the bridge, re-stamped with the current time')
+  .argument('<dir>', 'folder of archived .arrow scan files (searched recursively)')
+  .option('--speed <x>', 'time factor: 1 as recorded, 10 ten times faster, "max" as fast as possible', '1')
+  .option('--dir <path>', 'scan folder to write into (default: scans.dir)')
+  .action((from: string, o: { speed: string; dir?: string }) => exitWith(replay(from, o)));
 
 program.command('test')
   .description('typecheck, then run every test; extra arguments go to vitest (a file, -t <name>, --project unit)')

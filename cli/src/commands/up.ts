@@ -1,16 +1,36 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createLogger, loadConfig, type Logger } from '@dolphin/core';
-import { connect, startMember, type MemberHandle } from '@dolphin/hz';
+import { createLogger, featureScanSchema, Keys, loadConfig, MapNames, type Logger } from '@dolphin/core';
+import { connect, openMap, startMember, watchMap, type HzConnection, type MemberHandle, type Watch } from '@dolphin/hz';
+import { ManagedChild } from '../children.ts';
 import { claimPidFile } from '../pidfile.ts';
-import { LOG_DIR, UP_PID_FILE } from '../paths.ts';
+import { LOG_DIR, REPO_ROOT, UP_PID_FILE } from '../paths.ts';
+import { scanLine } from '../scan-view.ts';
 
 export interface UpOptions {
   demo: boolean;
   port?: number;
+  /** Demo producer rate, scans per second. */
+  rate?: number;
 }
 
 const mb = (bytes: number | undefined) => (bytes === undefined ? '?' : `${Math.round(bytes / 1024 / 1024)} MB`);
+const say = (line: string) => console.log(`dolphin: ${line}`);
+
+/** The services `up` runs, in start order (stopped in reverse). */
+function services(demo: boolean, rate: number, env: NodeJS.ProcessEnv): ManagedChild[] {
+  const node = process.execPath;
+  const list = [
+    new ManagedChild({ name: 'scan-bridge', command: node, args: [path.join(REPO_ROOT, 'services/scan-bridge/src/main.ts')], env, logFile: path.join(LOG_DIR, 'scan-bridge.log'), waitReady: true }),
+  ];
+  if (demo) {
+    list.push(new ManagedChild({
+      name: 'producer', command: node, args: [path.join(REPO_ROOT, 'cli/src/main.ts'), 'produce', '--rate', String(rate)],
+      env, logFile: path.join(LOG_DIR, 'producer.log'), waitReady: false,
+    }));
+  }
+  return list;
+}
 
 /**
  * Runs Dolphin on this machine: a local Hazelcast member (unless HZ_MEMBERS names a cluster),
@@ -27,28 +47,33 @@ export async function up(options: UpOptions): Promise<number> {
   mkdirSync(LOG_DIR, { recursive: true });
 
   let member: MemberHandle | undefined;
-  const external = Boolean(process.env.HZ_MEMBERS);
+  let conn: HzConnection | undefined;
+  let scanWatch: Watch | undefined;
+  const started: ManagedChild[] = [];
   let stopping = false;
   const stopAll = async (why: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ why }, 'stopping Dolphin');
+    await scanWatch?.close();
+    for (const child of [...started].reverse()) {
+      const exit = await child.stop(config.shutdown.componentTimeoutMs * 2);
+      say(`${child.spec.name} stopped (${exit.code ?? exit.signal})`);
+    }
     await conn?.shutdown();
     if (member) {
       const exit = await member.stop(config.member.stopTimeoutMs);
-      logger.info({ exit }, 'hazelcast member stopped');
+      say(`hazelcast member stopped (${exit.code ?? exit.signal})`);
     }
     claim.release();
   };
 
-  let conn: Awaited<ReturnType<typeof connect>> | undefined;
   try {
-    if (external) {
-      logger.info({ members: config.hazelcast.members }, 'joining the cluster in HZ_MEMBERS; no local member');
+    if (process.env.HZ_MEMBERS) {
+      say(`joining the cluster at ${config.hazelcast.members.join(',')}; no local member`);
     } else {
-      const port = config.member.port;
       member = await startMember({
-        port,
+        port: config.member.port,
         clusterName: config.hazelcast.clusterName,
         heapMb: config.member.heapMb,
         startTimeoutMs: config.member.startTimeoutMs,
@@ -56,16 +81,45 @@ export async function up(options: UpOptions): Promise<number> {
         logger,
         ...(config.member.javaHome ? { javaHome: config.member.javaHome } : {}),
       });
-      console.log(`dolphin: hazelcast member ready on ${member.address} (cluster ${config.hazelcast.clusterName}) in ${Math.round(member.startMs)} ms, RSS ${mb(member.rssBytes())}; log ${path.join(LOG_DIR, 'hazelcast.log')}`);
+      say(`hazelcast member ready on ${member.address} (cluster ${config.hazelcast.clusterName}) in ${Math.round(member.startMs)} ms, RSS ${mb(member.rssBytes())}; log ${path.join(LOG_DIR, 'hazelcast.log')}`);
     }
-    const settings = member ? { ...config.hazelcast, members: [member.address] } : config.hazelcast;
+    const members = member ? [member.address] : config.hazelcast.members;
+    const settings = { ...config.hazelcast, members };
     conn = await connect({ settings, logger, name: 'dolphin-up', firstConnectTimeoutMs: 60_000 });
-    const objects = await conn.client.getDistributedObjects();
-    console.log(`dolphin: connected to ${settings.members.join(',')}; ${objects.length} distributed objects`);
-    console.log(options.demo
-      ? 'dolphin: demo mode: no services are installed in this checkout yet; the member runs alone'
-      : 'dolphin: no services are installed in this checkout yet; the member runs alone');
-    console.log('dolphin: running; Ctrl-C stops everything');
+
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      HZ_MEMBERS: members.join(','),
+      HZ_CLUSTER_NAME: config.hazelcast.clusterName,
+      DOLPHIN_ENV: config.env,
+      DOLPHIN__log__pretty: '"never"',
+    };
+    for (const child of services(options.demo, options.rate ?? 0.2, env)) {
+      await child.start();
+      started.push(child);
+      say(`${child.spec.name} running (pid ${child.pid}); log ${child.spec.logFile}`);
+      void child.exited.then((e) => {
+        if (!stopping) say(`${child.spec.name} exited unexpectedly (${e.code ?? e.signal}); see ${child.spec.logFile}`);
+      });
+    }
+
+    const features = await openMap(conn, MapNames.FEATURES, featureScanSchema);
+    let lastPrint = 0;
+    let unprinted = 0;
+    scanWatch = watchMap(conn, features, {
+      key: Keys.LATEST_EIGEN_SCAN,
+      onUpdate: ({ value, source }) => {
+        const now = Date.now();
+        if (now - lastPrint < 1_000) { unprinted++; return; }
+        lastPrint = now;
+        const more = unprinted > 0 ? ` (+${unprinted} more in the last second)` : '';
+        unprinted = 0;
+        say(`${source === 'event' ? '' : '[current] '}${scanLine(value)}${more}`);
+      },
+    });
+    await scanWatch.ready;
+    say(`scans: ${config.scans.dir}${options.demo ? ` (demo producer, ${options.rate ?? 0.2} scans/s)` : ''}`);
+    say('running; Ctrl-C stops everything');
   } catch (err) {
     logger.error({ err }, 'start failed');
     console.error(`dolphin: ${(err as Error).message}`);
@@ -75,7 +129,7 @@ export async function up(options: UpOptions): Promise<number> {
 
   return new Promise<number>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
-      console.log(`dolphin: ${sig}: stopping`);
+      say(`${sig}: stopping`);
       void stopAll(`signal ${sig}`).then(() => resolve(0));
     };
     process.once('SIGINT', onSignal);

@@ -153,6 +153,9 @@ export async function runService(def: ServiceDefinition, options: ServiceRunOpti
       if (lifecycle.canMoveTo('failed')) lifecycle.moveTo('failed');
       exit(EXIT_FAILURE);
     };
+    // Started with an IPC channel (by `dolphin up` or the supervisor): when the parent goes away,
+    // even killed with SIGKILL, the channel closes and the service stops instead of lingering.
+    if (process.send) process.once('disconnect', () => void stop('parent process went away').then(exit));
     process.on('unhandledRejection', fatal('unhandled rejection'));
     process.on('uncaughtException', fatal('uncaught exception'));
   }
