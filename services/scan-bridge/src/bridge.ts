@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isoMicros, nowEpochNs, type FeatureScan, type Logger, type ScanRecord } from '@dolphin/core';
-import { decodeScanFile, ScanFileErrors } from '@dolphin/scanfile';
+import { decodeScanFile, ScanFileErrors, type DecodeResult } from '@dolphin/scanfile';
 import { ScanDirWatcher } from './dir-watcher.ts';
 import type { BridgeMetrics } from './metrics.ts';
 import { PositionStore } from './position-store.ts';
@@ -27,6 +27,11 @@ export interface BridgeOptions {
   /** Called after each publish (tests, benchmarks). */
   onPublished?(scan: FeatureScan, putDoneNs: number): void;
 }
+
+/** Linux file times tick on a coarse clock; files within this much of each other may be in either order. */
+const MTIME_SLACK_NS = 50e6;
+/** How many files back a first start looks for a valid newest scan. */
+const FIRST_START_LOOKBACK = 200;
 
 interface Pending {
   timer: NodeJS.Timeout;
@@ -70,47 +75,79 @@ export class ScanBridge {
   async start(): Promise<void> {
     const { logger } = this.o;
     this.position = laterPosition(this.position, this.store.load(logger));
-    const published = await this.o.readPublished?.().catch((err: unknown) => {
+    const inMap = await this.o.readPublished?.().catch((err: unknown) => {
       logger.warn({ err }, 'could not read latest_eigen_scan at start; relying on the position file');
       return undefined;
     });
-    if (published) {
+    if (inMap) {
       this.position = laterPosition(this.position, {
-        timestamp_ns: published.timestamp_ns, scan_number: published.scan_number, file: published.file,
-        file_mtime_ns: published.stamps?.file_ns ?? 0, published_at: published.bridge_ts,
+        timestamp_ns: inMap.timestamp_ns, scan_number: inMap.scan_number, file: inMap.file,
+        file_mtime_ns: inMap.stamps?.file_ns ?? 0, published_at: inMap.bridge_ts,
       });
     }
     // Watch first, so nothing written during the start-up scan is missed; the queue waits.
     await this.watcher.start();
     const t0 = performance.now();
-    const fromDate = this.position ? new Date(this.position.file_mtime_ns / 1e6 - 86_400_000).toISOString().slice(0, 10) : undefined;
+    const position = this.position;
+    const fromDate = position ? new Date(position.file_mtime_ns / 1e6 - 86_400_000).toISOString().slice(0, 10) : undefined;
     const files = listScanFiles(this.o.scanDir, fromDate);
-    let chosen: string[];
-    if (this.position) {
-      const newer = files.filter((f) => f.mtimeNs > (this.position as Position).file_mtime_ns).map((f) => f.file);
-      chosen = newer.slice(-this.o.catchUpMax);
-      if (newer.length > chosen.length) logger.warn({ skipped: newer.length - chosen.length, catchUpMax: this.o.catchUpMax }, 'more files than catchUpMax arrived while the bridge was down; publishing the newest');
+    let published = 0;
+    if (position) {
+      // File times come from the kernel's coarse clock (a few ms per tick): take the files of the
+      // last published one's tick too; the timestamp order drops what was already published.
+      const newer = files.filter((f) => f.mtimeNs >= position.file_mtime_ns - MTIME_SLACK_NS).map((f) => f.file);
+      const chosen = newer.slice(-this.o.catchUpMax);
+      if (newer.length > chosen.length) logger.warn({ skipped: newer.length - chosen.length, catchUpMax: this.o.catchUpMax }, 'more files than catchUpMax arrived while the bridge was down; catching up the newest');
+      published = await this.catchUp(chosen, false);
     } else {
-      // First start: only the newest scan matters; older files are history, not news.
-      chosen = files.slice(-1).map((f) => f.file);
+      // First start: only the newest scan matters; older files are history, not news. Look at
+      // the newest files (and further back while none of them is valid).
+      for (let end = files.length; end > 0 && published === 0 && files.length - end < FIRST_START_LOOKBACK; ) {
+        const maxNs = (files[end - 1] as { mtimeNs: number }).mtimeNs;
+        let begin = end - 1;
+        while (begin > 0 && (files[begin - 1] as { mtimeNs: number }).mtimeNs >= maxNs - MTIME_SLACK_NS && end - begin < 50) begin--;
+        published = await this.catchUp(files.slice(begin, end).map((f) => f.file), true);
+        end = begin;
+      }
     }
-    logger.info({ files: files.length, catchUp: chosen.length, ms: Math.round(performance.now() - t0), position: this.position?.file }, 'start-up scan done');
-    const now = nowEpochNs();
-    const queued = new Map(this.queue);
-    this.queue.clear();
-    for (const f of chosen) this.queue.set(f, { seenNs: now, settled: false });
-    for (const [f, v] of queued) if (!this.queue.has(f)) this.queue.set(f, v);
+    logger.info({ files: files.length, published, ms: Math.round(performance.now() - t0), position: this.position?.file }, 'start-up scan done');
     this.paused = false;
     this.kick();
-    // When the newest file was bad, the next newest still deserves a chance.
-    if (!this.position && files.length > 1) await this.idle.then(() => this.publishNewestValid(files.slice(0, -1).map((f) => f.file).reverse()));
   }
 
-  private async publishNewestValid(older: string[]): Promise<void> {
-    for (const file of older.slice(0, 20)) {
-      if (this.position || this.stopped) return;
-      this.offer(file, nowEpochNs());
-      await this.idle;
+  /**
+   * Publishes the valid scans of `files` in timestamp order (only the newest when
+   * `newestOnly`); quarantines invalid ones; leaves incomplete ones to their next change.
+   */
+  private async catchUp(files: string[], newestOnly: boolean): Promise<number> {
+    const ready: Array<{ file: string; row: ScanRecord; mtimeNs: number; seenNs: number; decodedNs: number }> = [];
+    for (const file of files) {
+      const seenNs = nowEpochNs();
+      const read = this.read(file);
+      if (read === undefined) continue;
+      const { result, mtimeNs, size, decodedNs } = read;
+      if (result.kind === 'incomplete') this.arm(file, mtimeNs, size);
+      else if (result.kind === 'invalid') this.quarantine(file, result.code, result.reason);
+      else for (const row of result.rows) ready.push({ file, row, mtimeNs, seenNs, decodedNs });
+    }
+    ready.sort((a, b) => a.row.timestamp_ns - b.row.timestamp_ns);
+    const chosen = newestOnly ? ready.slice(-1) : ready;
+    let published = 0;
+    for (const r of chosen) if (await this.publishRow(r.file, r.row, r.mtimeNs, r.seenNs, r.decodedNs)) published++;
+    return published;
+  }
+
+  private read(file: string): { result: DecodeResult; mtimeNs: number; size: number; decodedNs: number } | undefined {
+    try {
+      const st = statSync(file, { bigint: true });
+      const result = decodeScanFile(readFileSync(file));
+      return { result, mtimeNs: Number(st.mtimeNs), size: Number(st.size), decodedNs: nowEpochNs() };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.forget(file); // renamed away or quarantined
+        return undefined;
+      }
+      throw err;
     }
   }
 
@@ -145,20 +182,9 @@ export class ScanBridge {
   }
 
   private async handle(file: string, seenNs: number, settled: boolean): Promise<void> {
-    let mtimeNs: number;
-    let size: number;
-    let bytes: Buffer;
-    try {
-      const st = statSync(file, { bigint: true });
-      mtimeNs = Number(st.mtimeNs);
-      size = Number(st.size);
-      bytes = readFileSync(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.forget(file); // renamed away or quarantined
-      throw err;
-    }
-    const decodedNs = nowEpochNs();
-    const result = decodeScanFile(bytes);
+    const read = this.read(file);
+    if (read === undefined) return;
+    const { result, mtimeNs, size, decodedNs } = read;
     if (result.kind === 'incomplete') {
       this.o.metrics?.incomplete.inc();
       const prior = this.pending.get(file);
@@ -175,13 +201,14 @@ export class ScanBridge {
     for (const row of rows) await this.publishRow(file, row, mtimeNs, seenNs, decodedNs);
   }
 
-  private async publishRow(file: string, row: ScanRecord, mtimeNs: number, seenNs: number, decodedNs: number): Promise<void> {
+  /** Publishes one scan if it is newer than the last one published; true when it was. */
+  private async publishRow(file: string, row: ScanRecord, mtimeNs: number, seenNs: number, decodedNs: number): Promise<boolean> {
     const rel = path.relative(this.o.scanDir, file);
     const verdict = judge(this.position, row.timestamp_ns);
     if (verdict !== 'publish') {
       this.o.metrics?.skipped.inc({ reason: verdict });
       this.o.logger.debug({ file: rel, scan_number: row.scan_number, verdict }, 'scan not published');
-      return;
+      return false;
     }
     const bridgeTs = isoMicros();
     const value: FeatureScan = {
@@ -209,6 +236,7 @@ export class ScanBridge {
     if (this.o.appendHistory) {
       await this.o.appendHistory(text).catch((err: unknown) => this.o.logger.warn({ err }, 'scan history append failed'));
     }
+    return true;
   }
 
   /** Re-check the file after `settleMs` unless another event comes first. */

@@ -211,4 +211,17 @@ describe('scan bridge', () => {
     await bridge.settle();
     expect(published.map((p) => p.file)).toEqual(['2026-11-23/scan_10000_010000.arrow']);
   });
+
+  it('on a first start whose newest file is bad, quarantines it and publishes the newest valid scan', async () => {
+    const r = rig();
+    const [older, newer] = scans(2, { seed: 16 });
+    put(r, older!);
+    put(r, newer!);
+    const badFile = path.join(r.scanDir, '2026-11-24', 'scan_99_235959.arrow');
+    writeFileSync(badFile, new TextEncoder().encode('not arrow at all'));
+    const { published, bridge } = await startBridge(r);
+    await bridge.settle();
+    expect(published.map((p) => p.scan_number)).toEqual([newer!.scan_number]);
+    expect(existsSync(path.join(r.quarantineDir, '2026-11-24', 'scan_99_235959.arrow.reason.json'))).toBe(true);
+  });
 });

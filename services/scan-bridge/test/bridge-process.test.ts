@@ -1,0 +1,92 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { featureScanSchema, Keys, MapNames, type FeatureScan } from '@dolphin/core';
+import { openMap, REPO_ROOT, watchMap, type HzConnection, type Watch } from '@dolphin/hz';
+import { encodeScans, scanFilePath, ScanGenerator, writeScanFile } from '@dolphin/scanfile';
+import { spawnCollecting, startTestMember, waitFor, type SpawnedProcess, type TestMember } from '@dolphin/test-support';
+import { HISTORY_RINGBUFFER } from '../src/index.ts';
+
+let member: TestMember;
+let conn: HzConnection;
+const spawned: SpawnedProcess[] = [];
+const watches: Watch[] = [];
+
+beforeAll(async () => {
+  member = await startTestMember();
+  conn = await member.client();
+});
+afterEach(async () => {
+  await Promise.all(watches.splice(0).map((w) => w.close()));
+  await Promise.all(spawned.splice(0).map((p) => p.cleanup()));
+});
+afterAll(async () => {
+  await member?.stop();
+});
+
+function startBridgeProcess(env: Record<string, string>): SpawnedProcess {
+  const p = spawnCollecting(process.execPath, [path.join(REPO_ROOT, 'services/scan-bridge/src/main.ts')], {
+    PATH: process.env.PATH,
+    HZ_MEMBERS: member.members.join(','),
+    HZ_CLUSTER_NAME: member.clusterName,
+    DOLPHIN_LOG_LEVEL: 'info',
+    ...env,
+  }, { ipc: true });
+  spawned.push(p);
+  return p;
+}
+const ready = (p: SpawnedProcess) => new Promise<void>((resolve) => p.child.on('message', (m: { type?: string }) => m?.type === 'ready' && resolve()));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('scan-bridge process', () => {
+  it('killed with SIGKILL mid-stream and restarted: every scan published once, in order, none missing', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'dolphin-bridge-kill-'));
+    const env = {
+      DOLPHIN_CONFIG_DIR: path.join(root, 'config'),
+      DOLPHIN__scans__dir: JSON.stringify(path.join(root, 'scans')),
+      DOLPHIN_STATE_DIR: path.join(root, 'state'),
+    };
+    const scanDir = path.join(root, 'scans');
+    const features = await openMap(conn, MapNames.FEATURES, featureScanSchema);
+    const seen: FeatureScan[] = [];
+    const w = watchMap(conn, features, { key: Keys.LATEST_EIGEN_SCAN, onUpdate: (u) => seen.push(u.value) });
+    watches.push(w);
+    await w.ready;
+
+    let bridge = startBridgeProcess(env);
+    await ready(bridge);
+    const gen = new ScanGenerator({ seed: 21 });
+    const produced: number[] = [];
+    const write = () => {
+      const ns = Date.now() * 1e6 + produced.length; // strictly increasing
+      const scan = gen.next(ns);
+      writeScanFile(scanFilePath(scanDir, scan.scan_number, ns), encodeScans([scan]), 'rename');
+      produced.push(scan.timestamp_ns);
+    };
+    for (let i = 0; i < 60; i++) {
+      write();
+      await sleep(10);
+      if (i === 25) {
+        await waitFor(() => seen.length >= 10, 'some scans before the kill');
+        process.kill(bridge.child.pid as number, 'SIGKILL');
+        await bridge.exited;
+      }
+      if (i === 40) {
+        bridge = startBridgeProcess(env);
+        await ready(bridge);
+      }
+    }
+    await waitFor(() => seen.at(-1)?.timestamp_ns === produced.at(-1), 'the last scan', 30_000);
+    const ts = seen.map((s) => s.timestamp_ns);
+    expect(new Set(ts).size, 'no duplicates').toBe(ts.length);
+    expect(ts, 'in order, none missing').toEqual(produced);
+
+    const history = await conn.client.getRingbuffer<string>(HISTORY_RINGBUFFER);
+    const tail = (await history.tailSequence()).toNumber();
+    const head = (await history.headSequence()).toNumber();
+    const items = (await history.readMany(head, 0, tail - head + 1)) as unknown as { get(i: number): string; size(): number };
+    const historyTs = Array.from({ length: items.size() }, (_, i) => (JSON.parse(items.get(i)) as FeatureScan).timestamp_ns);
+    expect(historyTs, 'the history holds every scan once').toEqual(produced);
+  });
+});
