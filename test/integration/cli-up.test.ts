@@ -24,9 +24,14 @@ describe('./dolphin up', () => {
   it('runs a local member, refuses a twin, and stops everything on Ctrl-C', async () => {
     const port = await freePort();
     const env = { DOLPHIN_RUN_DIR: mkdtempSync(path.join(os.tmpdir(), 'dolphin-run-')), DOLPHIN_CONFIG_DIR: mkdtempSync(path.join(os.tmpdir(), 'dolphin-cfg-')) };
-    const up = dolphin(['up', '--demo', '--port', String(port)], env);
+    const scans = mkdtempSync(path.join(os.tmpdir(), 'dolphin-scans-'));
+    const up = dolphin(['up', '--demo', '--port', String(port), '--rate', '5'], { ...env, DOLPHIN__scans__dir: JSON.stringify(scans) });
     await waitFor(() => said(up, /running; Ctrl-C stops everything/), 'dolphin up to say it runs', 90_000);
     expect(said(up, new RegExp(`member ready on 127\\.0\\.0\\.1:${port} \\(cluster dolphin\\) in \\d+ ms, RSS \\d+ MB`))).toBeDefined();
+    expect(said(up, /scan-bridge running \(pid \d+\)/)).toBeDefined();
+    expect(said(up, /producer running \(pid \d+\)/)).toBeDefined();
+    // The demo trades on scans: they arrive, and `dolphin up` shows them as they do.
+    await waitFor(() => up.text.filter((l) => /scan #\d+ .* vel_div -?\d\.\d{4}/.test(l)).length >= 2, 'scans shown arriving', 30_000);
     expect(await memberHealth(`127.0.0.1:${port}`)).toMatchObject({ nodeState: 'ACTIVE' });
 
     const twin = dolphin(['up', '--port', String(port + 1)], env);
@@ -35,6 +40,7 @@ describe('./dolphin up', () => {
 
     process.kill(up.child.pid as number, 'SIGINT');
     expect((await up.exited).code).toBe(0);
+    for (const name of ['producer', 'scan-bridge']) expect(said(up, new RegExp(`${name} stopped \\(0\\)`)), name).toBeDefined();
     expect(await memberHealth(`127.0.0.1:${port}`, 500)).toBeUndefined();
   });
 

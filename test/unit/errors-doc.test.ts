@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { CoreErrors, REPO_ROOT, type ErrorSpec } from '@dolphin/core';
 import { HzErrors } from '@dolphin/hz';
 import { KitErrors } from '@dolphin/service-kit';
+import { ScanFileErrors } from '@dolphin/scanfile';
 
-const CATALOGUES: Record<string, Record<string, ErrorSpec>> = { core: CoreErrors, hz: HzErrors, 'service-kit': KitErrors };
+const CATALOGUES: Record<string, Record<string, ErrorSpec>> = { core: CoreErrors, hz: HzErrors, 'service-kit': KitErrors, scanfile: ScanFileErrors };
 
 describe('docs/errors.md', () => {
   const doc = readFileSync(path.join(REPO_ROOT, 'docs/errors.md'), 'utf8');

@@ -18,6 +18,7 @@ export async function memberStart(o: MemberStartOptions): Promise<number> {
     members: o.members ? o.members.split(',') : [`127.0.0.1:${port}`],
     heapMb: config.member.heapMb,
     startTimeoutMs: config.member.startTimeoutMs,
+    extraJvmArgs: config.member.jvmArgs,
     logger,
     ...(config.member.javaHome ? { javaHome: config.member.javaHome } : {}),
   });

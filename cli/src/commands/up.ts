@@ -77,6 +77,7 @@ export async function up(options: UpOptions): Promise<number> {
         clusterName: config.hazelcast.clusterName,
         heapMb: config.member.heapMb,
         startTimeoutMs: config.member.startTimeoutMs,
+        extraJvmArgs: config.member.jvmArgs,
         logFile: path.join(LOG_DIR, 'hazelcast.log'),
         logger,
         ...(config.member.javaHome ? { javaHome: config.member.javaHome } : {}),

@@ -36,6 +36,8 @@ export const memberConfigSchema = z.strictObject({
   javaHome: z.string().min(1).optional(),
   startTimeoutMs: z.number().int().positive().default(60_000),
   stopTimeoutMs: z.number().int().positive().default(15_000),
+  /** Extra JVM arguments (GC choice, flags); the heap comes from heapMb. */
+  jvmArgs: z.array(z.string().min(1)).default([]),
 });
 
 export const scanBridgeConfigSchema = z.strictObject({

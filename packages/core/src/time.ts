@@ -1,12 +1,20 @@
 /**
  * Clock helpers. Wall-clock epoch nanoseconds come from `process.hrtime.bigint()` anchored to
  * the wall clock once per process, so per-hop latency stamps are monotonic within a process and
- * comparable across processes. The anchor is `performance.timeOrigin + performance.now()`
- * (microsecond wall time), not `Date.now()`, whose millisecond steps would put up to 1 ms of
- * error between two processes' stamps.
+ * comparable across processes.
+ *
+ * The anchor is taken on the edge of a `Date.now()` millisecond tick: spin until the millisecond
+ * changes, then read hrtime. Both processes then agree to within microseconds. Anchoring on an
+ * arbitrary `Date.now()` (or `performance.timeOrigin`) leaves up to a millisecond or two of
+ * offset between processes, which made cross-process latencies come out negative.
  */
-const anchorHr = process.hrtime.bigint();
-const anchorWallNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1_000_000));
+function anchor(): { hr: bigint; wallNs: bigint } {
+  const first = Date.now();
+  let now = first;
+  while (now === first) now = Date.now(); // at most 1 ms, once per process
+  return { hr: process.hrtime.bigint(), wallNs: BigInt(now) * 1_000_000n };
+}
+const { hr: anchorHr, wallNs: anchorWallNs } = anchor();
 
 /** Epoch nanoseconds as a bigint (exact). */
 export function nowEpochNsBig(): bigint {

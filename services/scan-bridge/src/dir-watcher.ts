@@ -5,6 +5,8 @@ import { nowEpochNs, type Logger } from '@dolphin/core';
 import { DATE_DIR_RE, isScanFileName } from '@dolphin/scanfile';
 
 export type CandidateFn = (file: string, seenNs: number) => void;
+/** Files found in a folder that appeared while running (written before its watch began). */
+export type SweepFn = (files: string[]) => void;
 
 /**
  * Watches `<scanDir>/YYYY-MM-DD/` folders for scan files. The hot path is the raw inotify
@@ -18,11 +20,13 @@ export class ScanDirWatcher {
   private readonly scanDir: string;
   private readonly logger: Logger;
   private readonly onCandidate: CandidateFn;
+  private readonly onSweep: SweepFn;
 
-  constructor(scanDir: string, logger: Logger, onCandidate: CandidateFn) {
+  constructor(scanDir: string, logger: Logger, onCandidate: CandidateFn, onSweep: SweepFn) {
     this.scanDir = scanDir;
     this.logger = logger;
     this.onCandidate = onCandidate;
+    this.onSweep = onSweep;
   }
 
   /** Resolves once every existing date folder is watched. */
@@ -76,7 +80,8 @@ export class ScanDirWatcher {
     } catch {
       return;
     }
-    for (const name of names.sort()) if (isScanFileName(name)) this.onCandidate(path.join(dir, name), nowEpochNs());
+    const files = names.filter(isScanFileName).map((name) => path.join(dir, name));
+    if (files.length > 0) this.onSweep(files);
   }
 
   watchedDirs(): string[] {

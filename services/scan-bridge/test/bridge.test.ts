@@ -224,4 +224,18 @@ describe('scan bridge', () => {
     expect(published.map((p) => p.scan_number)).toEqual([newer!.scan_number]);
     expect(existsSync(path.join(r.quarantineDir, '2026-11-24', 'scan_99_235959.arrow.reason.json'))).toBe(true);
   });
+
+  it('a date folder that appears with files already in it is published in time order, not name order', async () => {
+    const r = rig();
+    const { published, bridge } = await startBridge(r);
+    const rows = scans(12, { seed: 17, first: 5 }); // scan_5 … scan_16: name order puts scan_10 before scan_5
+    const staging = mkdtempSync(path.join(os.tmpdir(), 'dolphin-staging-'));
+    const day = path.join(staging, '2026-11-24');
+    mkdirSync(day);
+    for (const row of rows) writeFileSync(path.join(day, path.basename(fileOf(r, row))), encodeScans([row]));
+    renameSync(day, path.join(r.scanDir, '2026-11-24')); // the whole folder arrives at once
+    await waitFor(() => published.length === 12, 'all twelve');
+    await bridge.settle();
+    expect(published.map((p) => p.scan_number)).toEqual(rows.map((x) => x.scan_number));
+  });
 });
