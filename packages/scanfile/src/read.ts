@@ -47,8 +47,10 @@ function plain(v: unknown): unknown {
     case 'bigint':
       return Number(v);
     case 'object':
-      if (v instanceof Vector) return Array.from(v.toArray() as ArrayLike<unknown>, plain);
-      if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<unknown>, plain);
+      if (v instanceof Vector) return plain(v.toArray());
+      // Float lists are the bulk of a scan (prices, eigenvalues): copy without a per-item call.
+      if (v instanceof Float64Array || v instanceof Float32Array || v instanceof Int32Array) return Array.from(v);
+      if (ArrayBuffer.isView(v) || Array.isArray(v)) return Array.from(v as unknown as ArrayLike<unknown>, plain);
       if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return plainObject((v as { toJSON(): Record<string, unknown> }).toJSON());
       return v;
     default:

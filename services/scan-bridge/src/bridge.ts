@@ -20,8 +20,10 @@ export interface BridgeOptions {
   metrics?: BridgeMetrics;
   /** Publishes the JSON text of a feature scan to latest_eigen_scan. */
   publish(text: string): Promise<void>;
-  /** Appends the JSON text to the bounded scan history. */
-  appendHistory?(text: string): Promise<void>;
+  /** Appends the JSON text to the bounded scan history (buffered; must not throw). */
+  appendHistory?(text: string): void;
+  /** Resolves when every appended scan is in the history (called on stop). */
+  flushHistory?(): Promise<void>;
   /** What the map holds now, read once at start. */
   readPublished?(): Promise<FeatureScan | undefined>;
   /** Called after each publish (tests, benchmarks). */
@@ -32,8 +34,6 @@ export interface BridgeOptions {
 const MTIME_SLACK_NS = 50e6;
 /** The position file is rewritten at most this often. */
 const POSITION_SAVE_MS = 25;
-/** History appends allowed in flight before the bridge waits for one. */
-const MAX_HISTORY_IN_FLIGHT = 256;
 /** How many files back a first start looks for a valid newest scan. */
 const FIRST_START_LOOKBACK = 200;
 
@@ -56,7 +56,6 @@ export class ScanBridge {
   private readonly batches: string[][] = [];
   private readonly pending = new Map<string, Pending>();
   private draining = false;
-  private historyInFlight = 0;
   private saveTimer: NodeJS.Timeout | undefined;
   private paused = true;
   private stopped = false;
@@ -258,15 +257,7 @@ export class ScanBridge {
       m.latency.observe({ hop: 'seen_to_put' }, Math.max(0, putDoneNs - seenNs) / 1e9);
     }
     this.o.onPublished?.(value, putDoneNs);
-    if (this.o.appendHistory) {
-      // Not awaited: appends go out in order on the same connection and partition, and the next
-      // scan need not wait for this one's history. A bounded number may be in flight.
-      this.historyInFlight++;
-      const appended = this.o.appendHistory(text)
-        .catch((err: unknown) => this.o.logger.warn({ err }, 'scan history append failed'))
-        .finally(() => { this.historyInFlight--; });
-      if (this.historyInFlight >= MAX_HISTORY_IN_FLIGHT) await appended;
-    }
+    this.o.appendHistory?.(text);
     return true;
   }
 
@@ -327,5 +318,6 @@ export class ScanBridge {
     this.pending.clear();
     await this.idle;
     this.saveNow();
+    await this.o.flushHistory?.();
   }
 }

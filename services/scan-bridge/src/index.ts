@@ -1,5 +1,5 @@
 export { ScanBridge, type BridgeOptions } from './bridge.ts';
 export { judge, laterPosition, positionSchema, type Position, type Verdict } from './scan-order.ts';
-export { HISTORY_RINGBUFFER, reconcileHistory } from './history.ts';
+export { HISTORY_RINGBUFFER, HistoryAppender, reconcileHistory } from './history.ts';
 export { createBridgeMetrics, type BridgeMetrics } from './metrics.ts';
 export { quarantineFile, type QuarantineRecord } from './quarantine.ts';

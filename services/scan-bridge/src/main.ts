@@ -4,7 +4,7 @@ import { openMap } from '@dolphin/hz';
 import { runService } from '@dolphin/service-kit';
 import { ScanBridge } from './bridge.ts';
 import { createBridgeMetrics } from './metrics.ts';
-import { HISTORY_RINGBUFFER, reconcileHistory } from './history.ts';
+import { HistoryAppender, HISTORY_RINGBUFFER, reconcileHistory } from './history.ts';
 import type { Position } from './scan-order.ts';
 
 await runService({
@@ -13,6 +13,7 @@ await runService({
     const { scans, bridge: cfg, stateDir } = ctx.config;
     const features = await openMap(ctx.hz, MapNames.FEATURES, featureScanSchema);
     const history = await ctx.hz.client.getRingbuffer<string>(HISTORY_RINGBUFFER);
+    const appender = new HistoryAppender(history, ctx.logger);
     const bridge = new ScanBridge({
       scanDir: scans.dir,
       quarantineDir: cfg.quarantineDir ?? path.join(scans.dir, '_quarantine'),
@@ -23,7 +24,8 @@ await runService({
       logger: ctx.logger,
       metrics: createBridgeMetrics(ctx.metrics),
       publish: (text) => features.setEncoded(Keys.LATEST_EIGEN_SCAN, text),
-      appendHistory: async (text) => { await history.add(text); },
+      appendHistory: (text) => appender.append(text),
+      flushHistory: () => appender.flush(),
       readPublished: async () => {
         const latest = await features.get(Keys.LATEST_EIGEN_SCAN);
         await reconcileHistory(history, latest, ctx.logger);
