@@ -37,6 +37,13 @@ const POSITION_SAVE_MS = 25;
 /** How many files back a first start looks for a valid newest scan. */
 const FIRST_START_LOOKBACK = 200;
 
+/** The map could not be written: the file goes back to the front of the queue and is retried. */
+class PublishFailed extends Error {}
+
+/** Backoff while the map cannot be written (Hazelcast down or reconnecting). */
+const RETRY_INITIAL_MS = 100;
+const RETRY_MAX_MS = 5_000;
+
 interface Pending {
   timer: NodeJS.Timeout;
   mtimeNs: number;
@@ -57,6 +64,9 @@ export class ScanBridge {
   private readonly pending = new Map<string, Pending>();
   private draining = false;
   private saveTimer: NodeJS.Timeout | undefined;
+  private retryMs = 0;
+  /** Ends a retry wait early (on stop). */
+  private wake: (() => void) | undefined;
   private paused = true;
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
@@ -192,17 +202,49 @@ export class ScanBridge {
     while (!this.stopped && (this.queue.size > 0 || this.batches.length > 0)) {
       const batch = this.batches.shift();
       if (batch) {
-        await this.catchUp(batch, false).catch((err: unknown) => this.o.logger.error({ err }, 'failed to publish a folder of new files'));
+        try {
+          await this.catchUp(batch, false);
+          this.retryMs = 0;
+        } catch (err) {
+          if (!(err instanceof PublishFailed)) {
+            this.o.logger.error({ err }, 'failed to publish a folder of new files');
+            continue;
+          }
+          this.batches.unshift(batch); // again from the start: what was published is skipped by time
+          await this.backoff(err, batch[0] as string);
+        }
         continue;
       }
       const [file, item] = this.queue.entries().next().value as [string, { seenNs: number; settled: boolean }];
       this.queue.delete(file);
       try {
         await this.handle(file, item.seenNs, item.settled);
+        this.retryMs = 0;
       } catch (err) {
-        this.o.logger.error({ err, file }, 'failed to handle scan file; it will be retried on its next change');
+        if (err instanceof PublishFailed) {
+          // Keep the order: this file stays first, the rest wait behind it, nothing is skipped.
+          const rest = [...this.queue];
+          this.queue.clear();
+          this.queue.set(file, item);
+          for (const [f, v] of rest) this.queue.set(f, v);
+          await this.backoff(err, file);
+        } else {
+          this.o.logger.error({ err, file }, 'failed to handle scan file; it will be retried on its next change');
+        }
       }
     }
+  }
+
+  /** Waits before the next try: 100 ms doubling to 5 s, cut short by stop(). */
+  private async backoff(err: PublishFailed, file: string): Promise<void> {
+    this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs === 0 ? RETRY_INITIAL_MS : this.retryMs * 2);
+    this.o.logger.warn({ err: err.cause, file: path.relative(this.o.scanDir, file), retryInMs: this.retryMs, queued: this.queue.size },
+      'could not publish; retrying with backoff');
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, this.retryMs);
+      this.wake = () => { clearTimeout(t); resolve(); };
+    });
+    this.wake = undefined;
   }
 
   private async handle(file: string, seenNs: number, settled: boolean): Promise<void> {
@@ -246,7 +288,11 @@ export class ScanBridge {
     // The row passed the scan schema and the rest is ours: serialise directly, no second
     // validation on the hot path.
     const text = JSON.stringify(value);
-    await this.o.publish(text);
+    try {
+      await this.o.publish(text);
+    } catch (err) {
+      throw new PublishFailed('publish failed', { cause: err });
+    }
     const putDoneNs = nowEpochNs();
     this.position = { timestamp_ns: row.timestamp_ns, scan_number: row.scan_number, file: rel, file_mtime_ns: mtimeNs, published_at: bridgeTs };
     this.scheduleSave();
@@ -313,6 +359,7 @@ export class ScanBridge {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wake?.();
     await this.watcher.stop();
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
