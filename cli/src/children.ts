@@ -39,7 +39,14 @@ export class ManagedChild {
     const child = spawn(this.spec.command, this.spec.args, { env: this.spec.env, detached: true, stdio: ['ignore', fd, fd, 'ipc'] });
     closeSync(fd);
     this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      // A spawn that fails (EAGAIN, ENOMEM, no such binary) reports here, not as a throw.
+      child.once('error', (err) => {
+        console.error(`dolphin: ${this.spec.name}: ${err.message}`);
+        resolve({ code: 127, signal: null });
+      });
+    });
     if (!this.spec.waitReady) return;
     const timeoutMs = this.spec.readyTimeoutMs ?? 60_000;
     await new Promise<void>((resolve, reject) => {

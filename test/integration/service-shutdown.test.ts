@@ -22,8 +22,8 @@ afterAll(async () => {
   await member?.stop();
 });
 
-function startFixture(env: Record<string, string> = {}): SpawnedProcess {
-  const p = spawnCollecting(process.execPath, [FIXTURE], {
+function startFixture(env: Record<string, string> = {}, args: string[] = []): SpawnedProcess {
+  const p = spawnCollecting(process.execPath, [FIXTURE, ...args], {
     PATH: process.env.PATH,
     HZ_MEMBERS: member.members.join(','),
     HZ_CLUSTER_NAME: member.clusterName,
@@ -67,6 +67,23 @@ describe('runService', () => {
     expect((await heartbeats.get('ordered-fixture'))?.state).toBe('stopped');
     const transitions = p.logs.filter((l) => typeof l.to === 'string').map((l) => l.to);
     expect(transitions).toEqual(['starting', 'running', 'stopping', 'stopped']);
+  });
+
+  it('writes a restart snapshot when asked over IPC and a process started with --restart restores it', async () => {
+    const stateDir = mkdtempSync(path.join(os.tmpdir(), 'dolphin-state-'));
+    const first = startFixture({ DOLPHIN_STATE_DIR: stateDir, FIXTURE_COUNTER: '41' });
+    await new Promise((resolve) => first.child.once('message', resolve)); // ready
+    const written = new Promise<{ type: string; file: string }>((resolve) => first.child.once('message', resolve));
+    first.child.send({ type: 'snapshot' });
+    expect(await written).toMatchObject({ type: 'snapshot-written', file: path.join(stateDir, 'ordered-fixture.restart.json') });
+    process.kill(first.child.pid as number, 'SIGTERM');
+    await first.exited;
+
+    const second = startFixture({ DOLPHIN_STATE_DIR: stateDir, FIXTURE_COUNTER: '0' }, ['--restart']);
+    await second.waitForLog((l) => l.msg === 'fixture counter', 'the counter line');
+    expect(second.logs.find((l) => l.msg === 'state restored')?.state).toBe('counter');
+    // Restored at registration, before the service logs its counter.
+    expect(second.logs.find((l) => l.msg === 'fixture counter')?.counter).toBe(41);
   });
 
   it('an unhandled rejection is logged with its reason and ends the process with code 1', async () => {

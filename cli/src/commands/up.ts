@@ -86,7 +86,8 @@ export async function up(options: UpOptions): Promise<number> {
     }
     const members = member ? [member.address] : config.hazelcast.members;
     const settings = { ...config.hazelcast, members };
-    conn = await connect({ settings, logger, name: 'dolphin-up', firstConnectTimeoutMs: 60_000 });
+    if (!member) say(`connecting to ${members.join(',')} (waits until the cluster answers)`);
+    conn = await connect({ settings, logger, name: 'dolphin-up' });
 
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -96,8 +97,8 @@ export async function up(options: UpOptions): Promise<number> {
       DOLPHIN__log__pretty: '"never"',
     };
     for (const child of services(options.demo, options.rate ?? 0.2, env)) {
+      started.push(child); // before start(): one that fails to become ready is still stopped
       await child.start();
-      started.push(child);
       say(`${child.spec.name} running (pid ${child.pid}); log ${child.spec.logFile}`);
       void child.exited.then((e) => {
         if (!stopping) say(`${child.spec.name} exited unexpectedly (${e.code ?? e.signal}); see ${child.spec.logFile}`);

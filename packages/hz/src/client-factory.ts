@@ -11,8 +11,9 @@ export interface ConnectOptions {
   /** Client name shown by the member (default: dolphin-<pid>). */
   name?: string;
   /**
-   * How long the first connection may take before connect() rejects. Default: forever, with
-   * backoff (a service waits for its cluster instead of crash-looping).
+   * How long a connection may take before connect() rejects. Default: forever, with backoff (a
+   * service waits for its cluster instead of crash-looping). The client applies the same bound
+   * to later reconnections and then shuts down (`lost`), so only tools and tests set it.
    */
   firstConnectTimeoutMs?: number;
 }
@@ -20,6 +21,8 @@ export interface ConnectOptions {
 export interface HzConnectionEvents {
   connected: [];
   disconnected: [];
+  /** The client shut down without being asked to: it will not reconnect. */
+  lost: [];
 }
 
 /**
@@ -62,7 +65,7 @@ function pinoBridge(logger: Logger): ILogger {
 
 /** The client configuration Dolphin uses everywhere (exported for review and tests). */
 export function clientConfig(settings: HazelcastSettings, logger: Logger, name: string,
-  onState: (s: LifecycleState) => void, firstConnectTimeoutMs?: number): ClientConfig {
+  onState: (s: LifecycleState) => void, connectTimeoutMs = -1): ClientConfig {
   const r = settings.reconnect;
   return {
     clusterName: settings.clusterName,
@@ -81,8 +84,9 @@ export function clientConfig(settings: HazelcastSettings, logger: Logger, name: 
         maxBackoffMillis: r.maxMs,
         multiplier: r.multiplier,
         jitter: r.jitter,
-        // -1: keep trying forever; a finite value only for the first connection, when asked.
-        clusterConnectTimeoutMillis: firstConnectTimeoutMs ?? -1,
+        // -1: keep trying forever. A finite value bounds every reconnection too (the client shuts
+        // itself down when it runs out, reported as `lost`), so services always use -1.
+        clusterConnectTimeoutMillis: connectTimeoutMs,
       },
     },
     lifecycleListeners: [onState],
@@ -118,13 +122,16 @@ export async function connect(options: ConnectOptions): Promise<HzConnection> {
       if (closing) return; // our own shutdown, not an outage
       logger.warn({ members: settings.members }, 'hazelcast disconnected; reconnecting with backoff');
       events.emit('disconnected');
+    } else if (state === LifecycleState.SHUTDOWN && !closing) {
+      logger.error({ members: settings.members }, 'hazelcast client shut down on its own; it will not reconnect');
+      events.emit('lost');
     } else {
       logger.debug({ state }, 'hazelcast client lifecycle');
     }
   };
   let client: Client;
   try {
-    client = await Client.newHazelcastClient(clientConfig(settings, logger, name, onState, options.firstConnectTimeoutMs));
+    client = await Client.newHazelcastClient(clientConfig(settings, logger, name, onState, options.firstConnectTimeoutMs ?? -1));
   } catch (cause) {
     throw makeError(HzErrors.DOLPHIN_HZ_CONNECT_TIMEOUT,
       `cluster "${settings.clusterName}" at ${settings.members.join(',')}: not reachable within ${options.firstConnectTimeoutMs} ms`, { cause });

@@ -3,6 +3,8 @@ import type { Logger } from '@dolphin/core';
 import type { HzConnection } from './client-factory.ts';
 import type { TypedMap } from './typed-map.ts';
 
+const SECOND_REREAD_MS = 2_000;
+
 export type UpdateSource = 'initial' | 'event' | 'reread';
 
 export interface KeyUpdate<V> {
@@ -68,9 +70,15 @@ export function watchMap<V>(conn: HzConnection, map: TypedMap<V>, options: Watch
   };
 
   const onEvent = (e: EntryEvent<string, string>) => deliver(e.key, e.value, 'event');
+  // A smart client restores its connections (and the listeners on them) to the other members
+  // a little after the first one; a second read after that covers updates in between.
+  let second: NodeJS.Timeout | undefined;
   const onConnected = () => {
     logger.info({ map: map.name, key: options.key }, 'reconnected: re-reading current value');
     void readCurrent('reread');
+    clearTimeout(second);
+    second = setTimeout(() => void readCurrent('reread'), SECOND_REREAD_MS);
+    second.unref();
   };
   conn.events.on('connected', onConnected);
 
@@ -86,6 +94,7 @@ export function watchMap<V>(conn: HzConnection, map: TypedMap<V>, options: Watch
     ready,
     async close() {
       closed = true;
+      clearTimeout(second);
       conn.events.off('connected', onConnected);
       await ready.catch(() => undefined);
       if (registrationId !== undefined) await map.raw.removeEntryListener(registrationId).catch(() => false);

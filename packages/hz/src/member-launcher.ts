@@ -141,14 +141,18 @@ export async function startMember(options: MemberOptions): Promise<MemberHandle>
   const [cmd, argv] = usePdeathsig ? [SETPRIV, ['--pdeathsig', 'TERM', '--', java, ...args]] : [java, args];
 
   const t0 = performance.now();
+  const lines: string[] = [];
   const child = spawn(cmd, argv, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.once('error', (err) => lines.push(`spawn failed: ${err.message}`));
   const pid = child.pid;
   if (pid === undefined) throw makeError(HzErrors.DOLPHIN_HZ_MEMBER_EXITED, `member on port ${port}: could not spawn ${cmd}`);
   options.logger?.info({ memberPid: pid, port, clusterName, jar }, 'hazelcast member starting');
 
-  const lines: string[] = [];
   let logStream: WriteStream | undefined;
-  if (options.logFile) logStream = createWriteStream(options.logFile, { flags: 'a' });
+  if (options.logFile) {
+    logStream = createWriteStream(options.logFile, { flags: 'a' });
+    logStream.on('error', (err) => options.logger?.warn({ err, file: options.logFile }, 'cannot write the member log; keeping only its last lines'));
+  }
   const collect = (chunk: Buffer) => {
     logStream?.write(chunk);
     for (const line of chunk.toString('utf8').split('\n')) {

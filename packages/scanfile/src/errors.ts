@@ -6,5 +6,6 @@ export const ScanFileErrors = defineErrors({
   DOLPHIN_SCANFILE_TRUNCATED: { retryable: false, summary: 'The file stayed incomplete (no Arrow footer or end-of-stream marker) for the settle time.' },
   DOLPHIN_SCANFILE_CORRUPT: { retryable: false, summary: 'The file looks complete but Arrow cannot decode it; the message carries Arrow\'s reason.' },
   DOLPHIN_SCANFILE_NO_ROWS: { retryable: false, summary: 'The file decodes but holds no scan rows.' },
+  DOLPHIN_SCANFILE_UNREADABLE: { retryable: false, summary: 'The file cannot be read at all (permissions, a folder named *.arrow); the reason carries the system error.' },
   DOLPHIN_SCANFILE_BAD_SCHEMA: { retryable: false, summary: 'A row fails the scan schema; the message names the row and every failing column.' },
 });

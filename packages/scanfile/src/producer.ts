@@ -20,7 +20,8 @@ export interface ProducerOptions {
 
 export const MAX_RATE = 1_000;
 
-const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
+/** A sleep that ends early when `signal` aborts. */
+export const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
   if (signal?.aborted) return resolve();
   const t = setTimeout(resolve, ms);
   signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });

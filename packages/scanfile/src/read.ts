@@ -15,9 +15,12 @@ const MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // "ARROW1"
 function startsWithMagic(b: Uint8Array): boolean {
   return MAGIC.every((c, i) => b[i] === c);
 }
-function endsWithMagic(b: Uint8Array): boolean {
+/** Ends with the footer length (int32) and the magic, and that length fits the file. */
+function endsWithFooter(b: Uint8Array): boolean {
   const o = b.length - MAGIC.length;
-  return o > MAGIC.length && MAGIC.every((c, i) => b[o + i] === c);
+  if (o <= MAGIC.length + 4 || !MAGIC.every((c, i) => b[o + i] === c)) return false;
+  const footerLen = new DataView(b.buffer, b.byteOffset + o - 4, 4).getInt32(0, true);
+  return footerLen > 0 && footerLen <= o - 4 - 8;
 }
 function startsWithContinuation(b: Uint8Array): boolean {
   return b[0] === 0xff && b[1] === 0xff && b[2] === 0xff && b[3] === 0xff;
@@ -36,7 +39,7 @@ function endsWithEos(b: Uint8Array): boolean {
  */
 export function ipcCompleteness(bytes: Uint8Array): { format: IpcFormat; complete: boolean } | 'unknown' | 'not-arrow' {
   if (bytes.length < MAGIC.length) return 'unknown';
-  if (startsWithMagic(bytes)) return { format: 'file', complete: endsWithMagic(bytes) };
+  if (startsWithMagic(bytes)) return { format: 'file', complete: endsWithFooter(bytes) };
   if (startsWithContinuation(bytes)) return { format: 'stream', complete: endsWithEos(bytes) };
   return 'not-arrow';
 }

@@ -4,6 +4,7 @@ import { isoMicros, nowEpochNs, type ScanRecord } from '@dolphin/core';
 import { scanFilePath, isScanFileName } from './layout.ts';
 import { decodeScanFile } from './read.ts';
 import { encodeScans, writeScanFile } from './write.ts';
+import { sleep } from './producer.ts';
 
 export interface ReplayOptions {
   /** Folder of archived scan files (searched recursively). */
@@ -55,7 +56,7 @@ export async function replayScans(o: ReplayOptions): Promise<number> {
     if (Number.isFinite(o.speed)) {
       const dueMs = (scan.timestamp_ns - firstNs) / 1e6 / o.speed;
       const wait = dueMs - (performance.now() - wallStart);
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 0) await sleep(wait, o.signal);
     }
     const ns = Math.max(nowEpochNs(), lastNs + 1_000); // strictly increasing, even at full speed
     lastNs = ns;

@@ -13,7 +13,7 @@ import { connect, HeartbeatWriter, REPO_ROOT, type HzConnection } from '@dolphin
 import { ComponentStack, type CloseFn, type ComponentOptions, type CloseReport } from './components.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { createRegistry, serveMetrics } from './metrics-server.ts';
-import { StateRegistry, snapshotPath, takeSnapshot, type StateHandler } from './state.ts';
+import { StateRegistry, snapshotPath, takeSnapshot, writeSnapshot, type StateHandler } from './state.ts';
 
 export interface ServiceContext {
   readonly name: string;
@@ -155,7 +155,23 @@ export async function runService(def: ServiceDefinition, options: ServiceRunOpti
     };
     // Started with an IPC channel (by `dolphin up` or the supervisor): when the parent goes away,
     // even killed with SIGKILL, the channel closes and the service stops instead of lingering.
-    if (process.send) process.once('disconnect', () => void stop('parent process went away').then(exit));
+    if (process.send) {
+      process.once('disconnect', () => void stop('parent process went away').then(exit));
+      // The restart protocol: the parent asks for a snapshot before it restarts this process
+      // with --restart; the new process restores it (marker, checksum and age permitting).
+      process.on('message', (m: { type?: string }) => {
+        if (m?.type !== 'snapshot') return;
+        const file = snapshotPath(config.stateDir, def.name);
+        try {
+          writeSnapshot(file, def.name, states.captureAll());
+          logger.info({ file, states: states.names() }, 'restart snapshot written');
+          process.send?.({ type: 'snapshot-written', file });
+        } catch (err) {
+          logger.error({ err, file }, 'restart snapshot failed');
+          process.send?.({ type: 'snapshot-failed', error: (err as Error).message });
+        }
+      });
+    }
     process.on('unhandledRejection', fatal('unhandled rejection'));
     process.on('uncaughtException', fatal('uncaught exception'));
   }
@@ -163,6 +179,8 @@ export async function runService(def: ServiceDefinition, options: ServiceRunOpti
   lifecycle.moveTo('starting');
   const hz = await connect({ settings: config.hazelcast, logger, name: `${def.name}-${process.pid}` });
   components.register('hazelcast', () => hz.shutdown());
+  // A client that gave up for good cannot heal: exit for the supervisor to start a fresh process.
+  hz.events.once('lost', () => void stop('hazelcast client lost', EXIT_FAILURE).then(exit));
 
   const metrics = createRegistry(def.name);
   if (config.metrics.port > 0) {

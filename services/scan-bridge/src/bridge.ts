@@ -7,7 +7,7 @@ import type { BridgeMetrics } from './metrics.ts';
 import { PositionStore } from './position-store.ts';
 import { quarantineFile } from './quarantine.ts';
 import { judge, laterPosition, type Position } from './scan-order.ts';
-import { listScanFiles } from './startup-scan.ts';
+import { listScanFiles, newestScanFiles } from './startup-scan.ts';
 
 export interface BridgeOptions {
   scanDir: string;
@@ -34,15 +34,16 @@ export interface BridgeOptions {
 const MTIME_SLACK_NS = 50e6;
 /** The position file is rewritten at most this often. */
 const POSITION_SAVE_MS = 25;
-/** How many files back a first start looks for a valid newest scan. */
+/** How many of the newest files a first start looks through for a valid newest scan. */
 const FIRST_START_LOOKBACK = 200;
-
-/** The map could not be written: the file goes back to the front of the queue and is retried. */
-class PublishFailed extends Error {}
-
 /** Backoff while the map cannot be written (Hazelcast down or reconnecting). */
 const RETRY_INITIAL_MS = 100;
 const RETRY_MAX_MS = 5_000;
+/** At most one warning this often about scans refused as older than the last published. */
+const OLDER_WARN_MS = 10_000;
+
+/** The map could not be written: the work goes back to the front and is retried. */
+class PublishFailed extends Error {}
 
 interface Pending {
   timer: NodeJS.Timeout;
@@ -50,26 +51,46 @@ interface Pending {
   size: number;
 }
 
+interface FileItem {
+  seenNs: number;
+  settled: boolean;
+}
+
+/**
+ * A group of files published in timestamp order rather than event order: the catch-up after a
+ * restart, a folder that appeared with files in it, or (newestOnly) a first start.
+ */
+interface Batch {
+  files: string[];
+  newestOnly: boolean;
+}
+
+type ReadResult = { result: DecodeResult; mtimeNs: number; size: number; decodedNs: number } | { error: NodeJS.ErrnoException } | undefined;
+
 /**
  * The scan bridge: each new scan file → decoded, validated, ordered → DOLPHIN_FEATURES.
- * Files are handled one at a time in the order their events arrive; a file still being
- * written is read again on its next change, and quarantined only if it stays incomplete
- * for `settleMs`.
+ * Work is done one item at a time: single files in the order their events arrive, and batches
+ * behind them. A file still being written is read again on its next change, and quarantined
+ * only if it stays incomplete (or undecodable) for `settleMs`. When the map cannot be written,
+ * the work stays first in line and is retried with backoff: nothing is skipped or reordered.
  */
 export class ScanBridge {
   private position: Position | undefined;
-  private readonly queue = new Map<string, { seenNs: number; settled: boolean }>();
-  /** Groups of files to publish in timestamp order (a folder that appeared with files in it). */
-  private readonly batches: string[][] = [];
+  private readonly queue = new Map<string, FileItem>();
+  private readonly batches: Batch[] = [];
   private readonly pending = new Map<string, Pending>();
+  /** Files that could neither be read nor quarantined: not tried again until they change. */
+  private readonly stuck = new Map<string, number>();
   private draining = false;
-  private saveTimer: NodeJS.Timeout | undefined;
-  private retryMs = 0;
-  /** Ends a retry wait early (on stop). */
-  private wake: (() => void) | undefined;
   private paused = true;
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
+  private saveTimer: NodeJS.Timeout | undefined;
+  private retryMs = 0;
+  private wake: (() => void) | undefined;
+  /** The JSON of a scan whose put failed, reused on retry so a late first put and the retry are identical. */
+  private attempt: { timestampNs: number; text: string; value: FeatureScan } | undefined;
+  private olderRun = { count: 0, warnedAt: 0 };
   private readonly store: PositionStore;
   private readonly watcher: ScanDirWatcher;
   private readonly o: BridgeOptions;
@@ -77,7 +98,9 @@ export class ScanBridge {
   constructor(options: BridgeOptions) {
     this.o = options;
     this.store = new PositionStore(options.stateDir);
-    this.watcher = new ScanDirWatcher(options.scanDir, options.logger, (file, seenNs) => this.offer(file, seenNs), (files) => this.offerBatch(files));
+    this.watcher = new ScanDirWatcher(options.scanDir, options.logger,
+      (file, seenNs) => this.offer(file, seenNs),
+      (files) => this.offerBatch({ files, newestOnly: false }));
   }
 
   get lastPosition(): Position | undefined {
@@ -102,75 +125,35 @@ export class ScanBridge {
         file_mtime_ns: inMap.stamps?.file_ns ?? 0, published_at: inMap.bridge_ts,
       });
     }
+    if (this.stopped) return;
     // Watch first, so nothing written during the start-up scan is missed; the queue waits.
     await this.watcher.start();
+    if (this.stopped) return;
     const t0 = performance.now();
     const position = this.position;
-    const fromDate = position ? new Date(position.file_mtime_ns / 1e6 - 86_400_000).toISOString().slice(0, 10) : undefined;
-    const files = listScanFiles(this.o.scanDir, fromDate);
-    let published = 0;
+    let files: string[];
     if (position) {
       // File times come from the kernel's coarse clock (a few ms per tick): take the files of the
       // last published one's tick too; the timestamp order drops what was already published.
-      const newer = files.filter((f) => f.mtimeNs >= position.file_mtime_ns - MTIME_SLACK_NS).map((f) => f.file);
-      const chosen = newer.slice(-this.o.catchUpMax);
-      if (newer.length > chosen.length) logger.warn({ skipped: newer.length - chosen.length, catchUpMax: this.o.catchUpMax }, 'more files than catchUpMax arrived while the bridge was down; catching up the newest');
-      published = await this.catchUp(chosen, false);
+      const fromDate = new Date(position.file_mtime_ns / 1e6 - 86_400_000).toISOString().slice(0, 10);
+      const newer = listScanFiles(this.o.scanDir, fromDate).filter((f) => f.mtimeNs >= position.file_mtime_ns - MTIME_SLACK_NS);
+      files = newer.slice(-this.o.catchUpMax).map((f) => f.file);
+      if (newer.length > files.length) logger.warn({ skipped: newer.length - files.length, catchUpMax: this.o.catchUpMax }, 'more files than catchUpMax arrived while the bridge was down; catching up the newest');
     } else {
-      // First start: only the newest scan matters; older files are history, not news. Look at
-      // the newest files (and further back while none of them is valid).
-      for (let end = files.length; end > 0 && published === 0 && files.length - end < FIRST_START_LOOKBACK; ) {
-        const maxNs = (files[end - 1] as { mtimeNs: number }).mtimeNs;
-        let begin = end - 1;
-        while (begin > 0 && (files[begin - 1] as { mtimeNs: number }).mtimeNs >= maxNs - MTIME_SLACK_NS && end - begin < 50) begin--;
-        published = await this.catchUp(files.slice(begin, end).map((f) => f.file), true);
-        end = begin;
-      }
+      // First start: only the newest scan matters; older files are history, not news.
+      files = newestScanFiles(this.o.scanDir, FIRST_START_LOOKBACK).map((f) => f.file);
     }
-    logger.info({ files: files.length, published, ms: Math.round(performance.now() - t0), position: this.position?.file }, 'start-up scan done');
+    logger.info({ candidates: files.length, firstStart: !position, ms: Math.round(performance.now() - t0), position: position?.file }, 'start-up scan done');
+    // The start-up work goes first, ahead of any event that arrived meanwhile.
+    if (files.length > 0) this.batches.unshift({ files, newestOnly: !position });
     this.paused = false;
     this.kick();
-  }
-
-  /**
-   * Publishes the valid scans of `files` in timestamp order (only the newest when
-   * `newestOnly`); quarantines invalid ones; leaves incomplete ones to their next change.
-   */
-  private async catchUp(files: string[], newestOnly: boolean): Promise<number> {
-    const ready: Array<{ file: string; row: ScanRecord; mtimeNs: number; seenNs: number; decodedNs: number }> = [];
-    for (const file of files) {
-      const seenNs = nowEpochNs();
-      const read = this.read(file);
-      if (read === undefined) continue;
-      const { result, mtimeNs, size, decodedNs } = read;
-      if (result.kind === 'incomplete') this.arm(file, mtimeNs, size);
-      else if (result.kind === 'invalid') this.quarantine(file, result.code, result.reason);
-      else for (const row of result.rows) ready.push({ file, row, mtimeNs, seenNs, decodedNs });
-    }
-    ready.sort((a, b) => a.row.timestamp_ns - b.row.timestamp_ns);
-    const chosen = newestOnly ? ready.slice(-1) : ready;
-    let published = 0;
-    for (const r of chosen) if (await this.publishRow(r.file, r.row, r.mtimeNs, r.seenNs, r.decodedNs)) published++;
-    return published;
-  }
-
-  private read(file: string): { result: DecodeResult; mtimeNs: number; size: number; decodedNs: number } | undefined {
-    try {
-      const st = statSync(file, { bigint: true });
-      const result = decodeScanFile(readFileSync(file));
-      return { result, mtimeNs: Number(st.mtimeNs), size: Number(st.size), decodedNs: nowEpochNs() };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        this.forget(file); // renamed away or quarantined
-        return undefined;
-      }
-      throw err;
-    }
   }
 
   /** A file event: queue the file (once) and process the queue. */
   offer(file: string, seenNs: number, settled = false): void {
     if (this.stopped) return;
+    this.stuck.delete(file);
     const existing = this.queue.get(file);
     if (existing) {
       existing.settled ||= settled;
@@ -180,66 +163,54 @@ export class ScanBridge {
     this.kick();
   }
 
-  /** Files found together: decoded first, then published in timestamp order, not name order. */
-  offerBatch(files: string[]): void {
+  offerBatch(batch: Batch): void {
     if (this.stopped) return;
-    this.batches.push(files);
+    this.batches.push(batch);
     this.kick();
   }
 
   private kick(): void {
-    if (this.draining || this.paused) return;
+    if (this.draining || this.paused || this.stopped) return;
     this.draining = true;
     this.idle = this.drain().finally(() => {
       this.draining = false;
       // An offer that came after the loop's last look but before this point found us still
       // draining and did not kick: look again.
-      if (this.queue.size > 0 || this.batches.length > 0) this.kick();
+      if (!this.stopped && (this.queue.size > 0 || this.batches.length > 0)) this.kick();
     });
   }
 
   private async drain(): Promise<void> {
-    while (!this.stopped && (this.queue.size > 0 || this.batches.length > 0)) {
-      const batch = this.batches.shift();
-      if (batch) {
-        try {
-          await this.catchUp(batch, false);
-          this.retryMs = 0;
-        } catch (err) {
-          if (!(err instanceof PublishFailed)) {
-            this.o.logger.error({ err }, 'failed to publish a folder of new files');
-            continue;
-          }
-          this.batches.unshift(batch); // again from the start: what was published is skipped by time
-          await this.backoff(err, batch[0] as string);
-        }
-        continue;
-      }
-      const [file, item] = this.queue.entries().next().value as [string, { seenNs: number; settled: boolean }];
-      this.queue.delete(file);
+    while (!this.stopped) {
+      // Batches wait behind the files already queued: those are older, and a batch published
+      // first would make them look out of date.
+      const batch = this.queue.size === 0 ? this.batches[0] : undefined;
+      const next = batch ? undefined : this.queue.entries().next().value as [string, FileItem] | undefined;
+      if (!batch && !next) return;
       try {
-        await this.handle(file, item.seenNs, item.settled);
+        if (batch) await this.publishBatch(batch);
+        else await this.handle(next![0], next![1].seenNs, next![1].settled);
+        if (batch) this.batches.shift();
+        else this.queue.delete(next![0]);
         this.retryMs = 0;
       } catch (err) {
         if (err instanceof PublishFailed) {
-          // Keep the order: this file stays first, the rest wait behind it, nothing is skipped.
-          const rest = [...this.queue];
-          this.queue.clear();
-          this.queue.set(file, item);
-          for (const [f, v] of rest) this.queue.set(f, v);
-          await this.backoff(err, file);
-        } else {
-          this.o.logger.error({ err, file }, 'failed to handle scan file; it will be retried on its next change');
+          await this.backoff(err, batch ? `${batch.files.length} files` : path.relative(this.o.scanDir, next![0]));
+          continue;
         }
+        // Not a file problem (those are handled) and not the map: a defect. Log it, drop this
+        // item, keep the bridge alive for the next file rather than crash-loop on this one.
+        this.o.logger.error({ err, file: next?.[0], batch: batch?.files.length }, 'unexpected error handling scan work; skipped');
+        if (batch) this.batches.shift();
+        else this.queue.delete(next![0]);
       }
     }
   }
 
   /** Waits before the next try: 100 ms doubling to 5 s, cut short by stop(). */
-  private async backoff(err: PublishFailed, file: string): Promise<void> {
+  private async backoff(err: PublishFailed, what: string): Promise<void> {
     this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs === 0 ? RETRY_INITIAL_MS : this.retryMs * 2);
-    this.o.logger.warn({ err: err.cause, file: path.relative(this.o.scanDir, file), retryInMs: this.retryMs, queued: this.queue.size },
-      'could not publish; retrying with backoff');
+    this.o.logger.warn({ err: err.cause, what, retryInMs: this.retryMs, queued: this.queue.size }, 'could not publish; retrying with backoff');
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, this.retryMs);
       this.wake = () => { clearTimeout(t); resolve(); };
@@ -247,9 +218,54 @@ export class ScanBridge {
     this.wake = undefined;
   }
 
+  /**
+   * Publishes the valid scans of a batch in timestamp order (only the newest when `newestOnly`,
+   * looking further back while none is valid); quarantines invalid files; leaves incomplete
+   * ones to their next change. Safe to run again after a PublishFailed: what was published is
+   * skipped by time.
+   */
+  private async publishBatch(batch: Batch): Promise<void> {
+    const ready: Array<{ file: string; row: ScanRecord; mtimeNs: number; seenNs: number; decodedNs: number }> = [];
+    const files = batch.newestOnly ? [...batch.files].reverse() : batch.files;
+    for (const file of files) {
+      const seenNs = nowEpochNs();
+      const read = this.read(file);
+      if (read === undefined) continue;
+      if ('error' in read) {
+        this.unreadable(file, read.error);
+        continue;
+      }
+      const { result, mtimeNs, size, decodedNs } = read;
+      if (result.kind === 'incomplete') this.arm(file, mtimeNs, size);
+      else if (result.kind === 'invalid') this.invalid(file, result, mtimeNs, size, false);
+      else for (const row of result.rows) ready.push({ file, row, mtimeNs, seenNs, decodedNs });
+      // Newest first: once a file of the newest mtime tick is valid, older files do not matter.
+      if (batch.newestOnly && ready.length > 0 && mtimeNs < (ready[0] as { mtimeNs: number }).mtimeNs - MTIME_SLACK_NS) break;
+    }
+    ready.sort((a, b) => a.row.timestamp_ns - b.row.timestamp_ns);
+    for (const r of batch.newestOnly ? ready.slice(-1) : ready) {
+      await this.publishRow(r.file, r.row, r.mtimeNs, r.seenNs, r.decodedNs);
+    }
+  }
+
+  private read(file: string): ReadResult {
+    try {
+      const st = statSync(file, { bigint: true });
+      const result = decodeScanFile(readFileSync(file));
+      return { result, mtimeNs: Number(st.mtimeNs), size: Number(st.size), decodedNs: nowEpochNs() };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.forget(file); // renamed away or quarantined
+        return undefined;
+      }
+      return { error: err as NodeJS.ErrnoException };
+    }
+  }
+
   private async handle(file: string, seenNs: number, settled: boolean): Promise<void> {
     const read = this.read(file);
     if (read === undefined) return;
+    if ('error' in read) return this.unreadable(file, read.error);
     const { result, mtimeNs, size, decodedNs } = read;
     if (result.kind === 'incomplete') {
       this.o.metrics?.incomplete.inc();
@@ -261,10 +277,35 @@ export class ScanBridge {
       this.arm(file, mtimeNs, size);
       return;
     }
+    if (result.kind === 'invalid') return this.invalid(file, result, mtimeNs, size, settled);
     this.forget(file);
-    if (result.kind === 'invalid') return this.quarantine(file, result.code, result.reason);
     const rows = [...result.rows].sort((a, b) => a.timestamp_ns - b.timestamp_ns);
     for (const row of rows) await this.publishRow(file, row, mtimeNs, seenNs, decodedNs);
+  }
+
+  /**
+   * An invalid file is quarantined at once, except one Arrow cannot decode: a writer may still
+   * be at it, so it gets the same settle time as an incomplete file.
+   */
+  private invalid(file: string, result: { code: string; reason: string }, mtimeNs: number, size: number, settled: boolean): void {
+    const prior = this.pending.get(file);
+    const stable = settled && prior !== undefined && prior.mtimeNs === mtimeNs && prior.size === size;
+    if (result.code === ScanFileErrors.DOLPHIN_SCANFILE_CORRUPT.code && !stable) {
+      this.arm(file, mtimeNs, size);
+      return;
+    }
+    this.quarantine(file, result.code, result.reason);
+  }
+
+  /** A file that cannot be read (permissions, a folder named *.arrow): quarantined, or left alone with an error. */
+  private unreadable(file: string, err: NodeJS.ErrnoException): void {
+    if (err.code === 'EMFILE' || err.code === 'ENFILE') {
+      // Out of descriptors for a moment: try again shortly rather than judge the file.
+      const t = setTimeout(() => this.offer(file, nowEpochNs()), 1_000);
+      t.unref();
+      return;
+    }
+    this.quarantine(file, ScanFileErrors.DOLPHIN_SCANFILE_UNREADABLE.code, `cannot be read: ${err.code ?? ''} ${err.message}`.trim());
   }
 
   /** Publishes one scan if it is newer than the last one published; true when it was. */
@@ -273,28 +314,37 @@ export class ScanBridge {
     const verdict = judge(this.position, row.timestamp_ns);
     if (verdict !== 'publish') {
       this.o.metrics?.skipped.inc({ reason: verdict });
-      this.o.logger.debug({ file: rel, scan_number: row.scan_number, verdict }, 'scan not published');
+      if (verdict === 'older') this.noteOlder(rel, row);
+      else this.o.logger.debug({ file: rel, scan_number: row.scan_number }, 'duplicate scan not published');
       return false;
     }
-    const bridgeTs = isoMicros();
-    const value: FeatureScan = {
-      ...row,
-      timestamp: isoMicros(row.timestamp_ns),
-      bridge_ts: bridgeTs,
-      bridge_source: this.o.source,
-      file: rel,
-      stamps: { file_ns: mtimeNs, seen_ns: seenNs, decoded_ns: decodedNs, put_ns: nowEpochNs() },
-    };
-    // The row passed the scan schema and the rest is ours: serialise directly, no second
-    // validation on the hot path.
-    const text = JSON.stringify(value);
+    let value: FeatureScan;
+    let text: string;
+    if (this.attempt?.timestampNs === row.timestamp_ns) {
+      ({ value, text } = this.attempt);
+    } else {
+      value = {
+        ...row,
+        timestamp: isoMicros(row.timestamp_ns),
+        bridge_ts: isoMicros(),
+        bridge_source: this.o.source,
+        file: rel,
+        stamps: { file_ns: mtimeNs, seen_ns: seenNs, decoded_ns: decodedNs, put_ns: nowEpochNs() },
+      };
+      // The row passed the scan schema and the rest is ours: serialise directly, no second
+      // validation on the hot path.
+      text = JSON.stringify(value);
+    }
     try {
       await this.o.publish(text);
     } catch (err) {
+      // The put may still land (a timeout is not a refusal): the retry sends the very same text.
+      this.attempt = { timestampNs: row.timestamp_ns, text, value };
       throw new PublishFailed('publish failed', { cause: err });
     }
+    this.attempt = undefined;
     const putDoneNs = nowEpochNs();
-    this.position = { timestamp_ns: row.timestamp_ns, scan_number: row.scan_number, file: rel, file_mtime_ns: mtimeNs, published_at: bridgeTs };
+    this.position = { timestamp_ns: row.timestamp_ns, scan_number: row.scan_number, file: rel, file_mtime_ns: mtimeNs, published_at: value.bridge_ts };
     this.scheduleSave();
     const m = this.o.metrics;
     if (m) {
@@ -305,6 +355,17 @@ export class ScanBridge {
     this.o.onPublished?.(value, putDoneNs);
     this.o.appendHistory?.(text);
     return true;
+  }
+
+  /** Older scans are expected now and then (a late file); a run of them means a clock problem: say so. */
+  private noteOlder(rel: string, row: ScanRecord): void {
+    this.olderRun.count++;
+    const now = Date.now();
+    if (now - this.olderRun.warnedAt >= OLDER_WARN_MS) {
+      this.o.logger.warn({ file: rel, scan_number: row.scan_number, scan_ts: isoMicros(row.timestamp_ns), last_published: this.position?.file, refused: this.olderRun.count },
+        'scans older than the last published are refused (a late file, or the producer clock went back)');
+      this.olderRun = { count: 0, warnedAt: now };
+    }
   }
 
   /**
@@ -346,15 +407,24 @@ export class ScanBridge {
 
   private quarantine(file: string, code: string, reason: string): void {
     this.forget(file);
-    const dest = quarantineFile(file, this.o.scanDir, this.o.quarantineDir, code, reason);
+    const rel = path.relative(this.o.scanDir, file);
+    let dest: string | undefined;
+    try {
+      dest = quarantineFile(file, this.o.scanDir, this.o.quarantineDir, code, reason);
+    } catch (err) {
+      // Cannot even move it: leave it, say so once, and look again only when it changes.
+      if (!this.stuck.has(file)) this.o.logger.error({ err, file: rel, code, reason }, `cannot quarantine ${path.basename(file)}; it stays where it is`);
+      this.stuck.set(file, Date.now());
+      return;
+    }
     if (dest === undefined) return;
     this.o.metrics?.quarantined.inc({ code });
-    this.o.logger.warn({ file: path.relative(this.o.scanDir, file), code, reason, quarantined_to: dest }, `quarantined ${path.basename(file)}: ${reason}`);
+    this.o.logger.warn({ file: rel, code, reason, quarantined_to: dest }, `quarantined ${path.basename(file)}: ${reason}`);
   }
 
   /** Resolves when everything queued so far has been handled (tests, shutdown). */
   async settle(): Promise<void> {
-    while (this.draining || ((this.queue.size > 0 || this.batches.length > 0) && !this.paused)) await this.idle;
+    while (!this.stopped && (this.draining || ((this.queue.size > 0 || this.batches.length > 0) && !this.paused))) await this.idle;
   }
 
   async stop(): Promise<void> {
@@ -363,7 +433,7 @@ export class ScanBridge {
     await this.watcher.stop();
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
-    await this.idle;
+    await this.idle.catch(() => undefined);
     this.saveNow();
     await this.o.flushHistory?.();
   }

@@ -1,4 +1,4 @@
-import { watch, readdirSync, mkdirSync, type FSWatcher as NodeWatcher } from 'node:fs';
+import { existsSync, watch, readdirSync, mkdirSync, type FSWatcher as NodeWatcher } from 'node:fs';
 import path from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import { nowEpochNs, type Logger } from '@dolphin/core';
@@ -16,6 +16,9 @@ export type SweepFn = (files: string[]) => void;
  */
 export class ScanDirWatcher {
   private readonly dirWatchers = new Map<string, NodeWatcher>();
+  private readonly retries = new Map<string, NodeJS.Timeout>();
+  private readonly retryDelay = new Map<string, number>();
+  private stopped = false;
   private root: FSWatcher | undefined;
   private readonly scanDir: string;
   private readonly logger: Logger;
@@ -40,6 +43,7 @@ export class ScanDirWatcher {
       ignored: (p, stats) => p !== this.scanDir && (stats?.isFile() === true || !DATE_DIR_RE.test(path.basename(p))),
     });
     this.root.on('addDir', (dir) => {
+      if (this.stopped) return;
       if (dir === this.scanDir || !DATE_DIR_RE.test(path.basename(dir))) return;
       this.watchDir(dir);
       // A folder that appears while running may already hold files written before its watch.
@@ -51,21 +55,41 @@ export class ScanDirWatcher {
     ready = true;
   }
 
-  private watchDir(dir: string): void {
-    if (this.dirWatchers.has(dir)) return;
+  private watchDir(dir: string): boolean {
+    if (this.stopped || this.dirWatchers.has(dir)) return true;
     try {
       const w = watch(dir, { persistent: true }, (_event, name) => {
         if (name && isScanFileName(name)) this.onCandidate(path.join(dir, name), nowEpochNs());
       });
       w.on('error', (err) => {
-        this.logger.warn({ err, dir }, 'date folder watch ended');
+        this.logger.warn({ err, dir }, 'date folder watch ended; watching it again');
         this.unwatchDir(dir);
+        this.retryWatch(dir);
       });
       this.dirWatchers.set(dir, w);
+      this.retryDelay.delete(dir);
       this.logger.debug({ dir }, 'watching date folder');
+      return true;
     } catch (err) {
-      this.logger.warn({ err, dir }, 'cannot watch date folder');
+      // ENOSPC (inotify watch limit) or a passing error: keep trying, or that day is never seen.
+      this.logger.error({ err, dir }, 'cannot watch date folder; retrying with backoff');
+      this.retryWatch(dir);
+      return false;
     }
+  }
+
+  /** Watch again after a pause (1 s doubling to 30 s), then sweep what arrived meanwhile. */
+  private retryWatch(dir: string): void {
+    if (this.stopped || this.retries.has(dir)) return;
+    const delayMs = Math.min(30_000, (this.retryDelay.get(dir) ?? 500) * 2);
+    this.retryDelay.set(dir, delayMs);
+    const timer = setTimeout(() => {
+      this.retries.delete(dir);
+      if (!existsSync(dir)) return;
+      if (this.watchDir(dir)) this.sweep(dir);
+    }, delayMs);
+    timer.unref();
+    this.retries.set(dir, timer);
   }
 
   private unwatchDir(dir: string): void {
@@ -89,6 +113,9 @@ export class ScanDirWatcher {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.retries.values()) clearTimeout(t);
+    this.retries.clear();
     for (const dir of [...this.dirWatchers.keys()]) this.unwatchDir(dir);
     await this.root?.close();
   }

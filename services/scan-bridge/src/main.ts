@@ -28,7 +28,8 @@ await runService({
       flushHistory: () => appender.flush(),
       readPublished: async () => {
         const latest = await features.get(Keys.LATEST_EIGEN_SCAN);
-        await reconcileHistory(history, latest, ctx.logger);
+        // The history is best effort: its trouble must not cost the bridge the map's position.
+        await reconcileHistory(history, latest, ctx.logger).catch((err: unknown) => ctx.logger.warn({ err }, 'could not reconcile the scan history'));
         return latest;
       },
     });

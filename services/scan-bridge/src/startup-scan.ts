@@ -38,3 +38,22 @@ export function listScanFiles(scanDir: string, fromDate?: string): FileStamp[] {
   }
   return out.sort((a, b) => a.mtimeNs - b.mtimeNs || (a.file < b.file ? -1 : 1));
 }
+
+/**
+ * The `limit` newest scan files by modification time, oldest first, reading date folders from
+ * the newest back only until enough are found: a first start over a large archive reads little.
+ */
+export function newestScanFiles(scanDir: string, limit: number): FileStamp[] {
+  let dirs: string[] = [];
+  try {
+    dirs = readdirSync(scanDir).filter((d) => DATE_DIR_RE.test(d)).sort().reverse();
+  } catch {
+    return [];
+  }
+  const out: FileStamp[] = [];
+  for (const d of dirs) {
+    out.push(...listScanFiles(scanDir, d).filter((f) => path.basename(path.dirname(f.file)) === d));
+    if (out.length >= limit) break;
+  }
+  return out.sort((a, b) => a.mtimeNs - b.mtimeNs || (a.file < b.file ? -1 : 1)).slice(-limit);
+}

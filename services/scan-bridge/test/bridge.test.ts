@@ -155,6 +155,7 @@ describe('scan bridge', () => {
     const dir = path.join(r.scanDir, '2026-11-24');
     mkdirSync(dir, { recursive: true });
     for (const bad of corpus) writeFileSync(path.join(dir, `scan_9_${bad.name}.arrow`), bad.bytes);
+    mkdirSync(path.join(dir, 'scan_9_a_folder.arrow')); // cannot be read as a file at all
     const [good] = scans(1, { seed: 12 });
     put(r, good!);
     await waitFor(() => published.length === 1, 'the good file');
@@ -169,6 +170,9 @@ describe('scan bridge', () => {
       expect(reason.reason, bad.name).toMatch(bad.reason);
       expect(reason.file).toBe(`2026-11-24/scan_9_${bad.name}.arrow`);
     }
+    const folderReason = JSON.parse(readFileSync(path.join(r.quarantineDir, '2026-11-24', 'scan_9_a_folder.arrow.reason.json'), 'utf8')) as { code: string; reason: string };
+    expect(folderReason.code).toBe('DOLPHIN_SCANFILE_UNREADABLE');
+    expect(folderReason.reason).toMatch(/EISDIR/);
     expect(published.map((p) => p.scan_number)).toEqual([good!.scan_number]);
   });
 
