@@ -166,6 +166,15 @@ async function polling(everyMs: number, rate: number, seconds: number): Promise<
   return p50;
 }
 
+// `--only throughput` runs one phase and writes nothing (for looking at variance).
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+if (only === 'throughput') {
+  for (let i = 0; i < 3; i++) await throughput(quick ? 2_000 : 10_000);
+  await conn.shutdown();
+  await member.stop(15_000);
+  process.exit(0);
+}
+
 console.log(`bridge benchmark (${quick ? 'quick' : 'full'})`);
 const at10 = await atRate(10, quick ? 5 : 30);
 const at100 = await atRate(100, quick ? 5 : 20);

@@ -1,0 +1,133 @@
+import type { Posture, Safety, ScanRecord } from '@dolphin/core';
+import { fill, type Fill } from './broker.ts';
+import type { StrategyParams } from './params.ts';
+import { unrealized, type StrategyState } from './state.ts';
+
+/** The inputs besides the scan, as the trader's caches hold them (absent when never seen). */
+export interface DecisionInputs {
+  safety?: Pick<Safety, 'posture' | 'size_scale' | 'ts'>;
+}
+
+export type OrderReason = 'entry' | 'take_profit' | 'stop_loss' | 'max_hold';
+
+export interface Order extends Fill {
+  symbol: string;
+  reason: OrderReason;
+  scanNumber: number;
+  tsNs: number;
+  /** Realized PnL of an exit (after both legs' fees); 0 for an entry. */
+  realized: number;
+}
+
+export type Skip = 'duplicate' | 'older';
+
+export interface Decision {
+  orders: Order[];
+  state: StrategyState;
+  /** vel_div of this scan. */
+  velDiv: number;
+  /** Why no entry was made, in words, when one was not (empty when there was no signal or it entered). */
+  blocked: string[];
+  /** Set when the scan was not decided on at all. */
+  skipped?: Skip;
+}
+
+const utcDay = (tsNs: number) => new Date(tsNs / 1e6).toISOString().slice(0, 10);
+
+export function velDivOf(scan: Pick<ScanRecord, 'w50_velocity' | 'w150_velocity'>): number {
+  return scan.w50_velocity - scan.w150_velocity;
+}
+
+function priceOf(scan: Pick<ScanRecord, 'assets' | 'asset_prices'>, symbol: string): number | undefined {
+  const i = scan.assets.indexOf(symbol);
+  return i < 0 ? undefined : scan.asset_prices[i];
+}
+
+/** Which exit, if any, the open position takes at `price` and time `tsNs`. Stop-loss is checked first. */
+function exitReason(state: StrategyState, price: number, tsNs: number, p: StrategyParams): OrderReason | undefined {
+  const pos = state.position;
+  if (!pos) return undefined;
+  if (price >= pos.entryPrice * (1 + p.stopLossPct)) return 'stop_loss';
+  if (price <= pos.entryPrice * (1 - p.takeProfitPct)) return 'take_profit';
+  if (tsNs - pos.entryTsNs >= p.maxHoldMs * 1e6) return 'max_hold';
+  return undefined;
+}
+
+/**
+ * One scan, one decision: exits first (stop-loss, take-profit, max hold), then the risk locks,
+ * then at most one SHORT entry when vel_div ≤ threshold. Fills are paper fills at the scan's
+ * price. Pure: no clock, no I/O; time is the scan's. The live trader and backtests call this
+ * same function, so a backtest over archived scans reproduces live decisions.
+ */
+export function decide(state: StrategyState, scan: ScanRecord, inputs: DecisionInputs, p: StrategyParams): Decision {
+  const vd = velDivOf(scan);
+  if (scan.timestamp_ns <= state.lastScanTsNs) {
+    return { orders: [], state, velDiv: vd, blocked: [], skipped: scan.timestamp_ns === state.lastScanTsNs ? 'duplicate' : 'older' };
+  }
+  const ts = scan.timestamp_ns;
+  const price = priceOf(scan, p.symbol);
+  let s: StrategyState = { ...state, lastScanTsNs: ts, lastScanNumber: scan.scan_number };
+
+  // A new UTC day resets the day's counters and lifts the drawdown lock.
+  const day = utcDay(ts);
+  if (day !== s.day) {
+    s = { ...s, day, dayStartEquity: s.capital + unrealized(s, price), realizedToday: 0, feesToday: 0, tradesToday: 0, dayLocked: false };
+  }
+
+  const orders: Order[] = [];
+  const reason = price === undefined ? undefined : exitReason(s, price, ts, p);
+  if (reason && s.position && price !== undefined) {
+    const pos = s.position;
+    const f = fill('BUY', pos.quantity, price, p.feeBps, p.slippageBps);
+    const gross = (pos.entryPrice - f.price) * pos.quantity;
+    // The entry fee was paid when the position opened; a trade's realized PnL counts both fees.
+    orders.push({ ...f, symbol: pos.symbol, reason, scanNumber: scan.scan_number, tsNs: ts, realized: gross - f.fee - pos.entryFee });
+    s = {
+      ...s,
+      capital: s.capital + gross - f.fee,
+      position: null,
+      realizedToday: s.realizedToday + gross - f.fee - pos.entryFee,
+      feesToday: s.feesToday + f.fee,
+      tradesToday: s.tradesToday + 1,
+      cooldownUntilNs: reason === 'stop_loss' ? ts + p.cooldownAfterStopMs * 1e6 : s.cooldownUntilNs,
+    };
+  }
+
+  const equity = s.capital + unrealized(s, price);
+  if (!s.dayLocked && s.dayStartEquity > 0 && (s.dayStartEquity - equity) / s.dayStartEquity >= p.dailyMaxDrawdownPct) {
+    s = { ...s, dayLocked: true };
+  }
+
+  const posture: Posture = inputs.safety?.posture ?? s.posture;
+  s = { ...s, posture };
+  const blocked: string[] = [];
+  if (vd <= p.velDivThreshold && orders.length === 0) {
+    const safetyAgeMs = inputs.safety ? ts / 1e6 - Date.parse(inputs.safety.ts) : Number.POSITIVE_INFINITY;
+    const multiplier = p.postureMultipliers[posture];
+    if (s.position) blocked.push('a position is already open');
+    if (price === undefined) blocked.push(`${p.symbol} is not in the scan`);
+    if (!inputs.safety) blocked.push('no safety posture received yet');
+    else if (!(safetyAgeMs <= p.maxSafetyAgeMs)) blocked.push(`safety posture is stale (${Math.round(safetyAgeMs / 1000)} s old)`);
+    if (posture === 'HIBERNATE') blocked.push('posture HIBERNATE opens nothing');
+    else if (posture === 'TURTLE') blocked.push('posture TURTLE only exits');
+    else if (multiplier <= 0) blocked.push(`posture ${posture} has multiplier 0`);
+    if (s.dayLocked) blocked.push(`daily drawdown limit (${p.dailyMaxDrawdownPct * 100} %) reached`);
+    if (ts < s.cooldownUntilNs) blocked.push('cooling down after a stop-loss');
+    const sizeScale = inputs.safety?.size_scale ?? 0;
+    if (sizeScale <= 0 && inputs.safety) blocked.push('safety size_scale is 0');
+    if (blocked.length === 0 && price !== undefined) {
+      const budget = s.capital * p.capitalFraction * sizeScale * multiplier;
+      const entryPrice = price * (1 - p.slippageBps / 10_000);
+      const quantity = budget / entryPrice;
+      const f = fill('SELL', quantity, price, p.feeBps, p.slippageBps);
+      orders.push({ ...f, symbol: p.symbol, reason: 'entry', scanNumber: scan.scan_number, tsNs: ts, realized: 0 });
+      s = {
+        ...s,
+        capital: s.capital - f.fee,
+        feesToday: s.feesToday + f.fee,
+        position: { symbol: p.symbol, side: 'SHORT', quantity, entryPrice: f.price, entryFee: f.fee, entryTsNs: ts, entryScanNumber: scan.scan_number },
+      };
+    }
+  }
+  return { orders, state: s, velDiv: vd, blocked };
+}
