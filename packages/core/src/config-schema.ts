@@ -66,6 +66,10 @@ export const dolphinConfigSchema = z.strictObject({
     dir: z.string().min(1).default('.dolphin/scans').transform(fromRoot),
   }).prefault({}),
   bridge: scanBridgeConfigSchema.prefault({}),
+  trader: z.strictObject({
+    /** Strategy parameters (packages/strategy, docs/strategy.md); checked by the trader at start. */
+    strategy: z.record(z.string(), z.unknown()).default({}),
+  }).prefault({}),
   /** Where services keep durable local state (ledgers, restart snapshots, bridge position); relative to the checkout. */
   stateDir: z.string().min(1).default('.dolphin/state').transform(fromRoot),
   metrics: z.strictObject({

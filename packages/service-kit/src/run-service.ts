@@ -220,8 +220,10 @@ export async function runService(def: ServiceDefinition, options: ServiceRunOpti
   try {
     await def.start(ctx);
   } catch (err) {
-    logger.error({ err }, 'start failed');
-    const code = await stop('start failed', EXIT_FAILURE);
+    const configError = isDolphinError(err, 'DOLPHIN_CONFIG_INVALID');
+    if (configError) logger.fatal({ code: err.code }, err.message);
+    else logger.error({ err }, 'start failed');
+    const code = await stop('start failed', configError ? EXIT_CONFIG : EXIT_FAILURE);
     exit(code);
     return { ctx, stop, stopped };
   }

@@ -1,0 +1,127 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { Order, StrategyState } from '@dolphin/strategy';
+
+export interface FillRow {
+  id: number;
+  scan_ts_ns: number;
+  scan_number: number;
+  day: string;
+  symbol: string;
+  side: 'SELL' | 'BUY';
+  reason: string;
+  quantity: number;
+  price: number;
+  notional: number;
+  fee: number;
+  realized: number;
+  capital_after: number;
+}
+
+export interface DayTotals {
+  realized: number;
+  fees: number;
+  /** Closed trades (exits). */
+  trades: number;
+}
+
+/**
+ * The trader's ledger in SQLite (WAL): the source of truth. Each scan's outcome — the strategy
+ * state after it and any fills — is committed in one transaction before any map is written, so
+ * after a crash the state comes back from here and a scan already decided is not traded again.
+ *
+ * synchronous=NORMAL: in WAL mode a commit survives the process being killed (what the tests
+ * do); only a power loss can drop the last commits. Node's built-in SQLite: no native build.
+ */
+export class Ledger {
+  private readonly db: DatabaseSync;
+  private readonly saveState: StatementSync;
+  private readonly insertFill: StatementSync;
+  private readonly readState: StatementSync;
+  private readonly dayTotals: StatementSync;
+  readonly file: string;
+
+  constructor(file: string) {
+    this.file = file;
+    mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new DatabaseSync(file);
+    this.db.exec(`
+      pragma journal_mode = wal;
+      pragma synchronous = normal;
+      pragma foreign_keys = on;
+      create table if not exists trader_state (
+        id integer primary key check (id = 1),
+        last_scan_ts_ns real not null, -- epoch ns as the float64 the scan carries (int64 would not read back as a number)
+        last_scan_number integer not null,
+        algo_version text not null,
+        state text not null,
+        updated_at text not null
+      );
+      create table if not exists fills (
+        id integer primary key autoincrement,
+        scan_ts_ns real not null,
+        scan_number integer not null,
+        day text not null,
+        symbol text not null,
+        side text not null check (side in ('SELL', 'BUY')),
+        reason text not null,
+        quantity real not null,
+        price real not null,
+        notional real not null,
+        fee real not null,
+        realized real not null,
+        capital_after real not null,
+        unique (scan_ts_ns, side)
+      );
+      create index if not exists fills_day on fills (day);
+    `);
+    this.saveState = this.db.prepare(`
+      insert into trader_state (id, last_scan_ts_ns, last_scan_number, algo_version, state, updated_at)
+      values (1, ?, ?, ?, ?, ?)
+      on conflict (id) do update set last_scan_ts_ns = excluded.last_scan_ts_ns, last_scan_number = excluded.last_scan_number,
+        algo_version = excluded.algo_version, state = excluded.state, updated_at = excluded.updated_at`);
+    this.insertFill = this.db.prepare(`
+      insert into fills (scan_ts_ns, scan_number, day, symbol, side, reason, quantity, price, notional, fee, realized, capital_after)
+      values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.readState = this.db.prepare('select state from trader_state where id = 1');
+    this.dayTotals = this.db.prepare(`
+      select coalesce(sum(realized), 0) as realized, coalesce(sum(fee), 0) as fees,
+             coalesce(sum(case when side = 'BUY' then 1 else 0 end), 0) as trades
+      from fills where day = ?`);
+  }
+
+  /** The state after the last scan decided, or undefined for a new ledger. */
+  state(): StrategyState | undefined {
+    const row = this.readState.get() as { state: string } | undefined;
+    return row ? (JSON.parse(row.state) as StrategyState) : undefined;
+  }
+
+  /** Commits one scan's outcome: the new state and its fills, all or nothing. */
+  commit(state: StrategyState, orders: readonly Order[], algoVersion: string, updatedAt: string): void {
+    this.db.exec('begin immediate');
+    try {
+      for (const o of orders) {
+        this.insertFill.run(o.tsNs, o.scanNumber, state.day, o.symbol, o.side, o.reason, o.quantity, o.price, o.notional, o.fee, o.realized, state.capital);
+      }
+      this.saveState.run(state.lastScanTsNs, state.lastScanNumber, algoVersion, JSON.stringify(state), updatedAt);
+      this.db.exec('commit');
+    } catch (err) {
+      this.db.exec('rollback');
+      throw err;
+    }
+  }
+
+  /** Realized PnL (after fees), fees and closed trades of a UTC day, from the fills. */
+  totals(day: string): DayTotals {
+    return this.dayTotals.get(day) as unknown as DayTotals;
+  }
+
+  fills(): FillRow[] {
+    return this.db.prepare('select * from fills order by id').all() as unknown as FillRow[];
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+}
