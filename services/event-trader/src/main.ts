@@ -26,7 +26,7 @@ await runService({
       writePnl: (day, v) => pnlMap.set(day, v),
     });
     ctx.register('decisions', () => trader.idle());
-    const listeners = await attachTraderListeners(ctx.hz, trader);
+    const listeners = await attachTraderListeners(ctx.hz, trader, ctx.logger);
     ctx.register('listeners', () => listeners.close());
   },
 });

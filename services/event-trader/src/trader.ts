@@ -41,6 +41,11 @@ export class EventTrader {
     return this.state;
   }
 
+  /** The safety posture in the local cache (what the next decision will see). */
+  get safetyInput(): Safety | undefined {
+    return this.safety;
+  }
+
   setSafety(value: Safety): void {
     this.safety = value;
   }
