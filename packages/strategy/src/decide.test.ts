@@ -51,7 +51,7 @@ describe('decide: entries and sizing', () => {
   });
 
   it('missing or stale safety: no new entries, said in words', () => {
-    expect(decide(initialState(P), scan(sec(1), 100_000, -0.05), {}, P).blocked).toContain('no safety posture received yet');
+    expect(decide(initialState(P), scan(sec(1), 100_000, -0.05), {}, P).blocked).toEqual(['no safety posture received yet']);
     const stale = decide(initialState(P), scan(sec(300), 100_000, -0.05), safety('APEX', 1, T0), P);
     expect(stale.orders).toHaveLength(0);
     expect(stale.blocked.join()).toMatch(/safety posture is stale \(300 s old\)/);
@@ -111,11 +111,19 @@ describe('decide: exits', () => {
     expect(d.orders.map((o) => o.reason)).toEqual(['stop_loss']);
   });
 
-  it('no entry on the scan that exits', () => {
+  it('no entry on the scan that exits, and it says why', () => {
     const open = entered();
     const d = decide(open.state, scan(sec(2), 90_000, -0.05), safety(), P);
     expect(d.orders.map((o) => o.reason)).toEqual(['take_profit']);
     expect(d.state.position).toBeNull();
+    expect(d.blocked).toContain('a position was closed on this scan');
+  });
+
+  it('exits price the position’s own symbol, even after the traded symbol changed', () => {
+    const open = entered();
+    const ethParams = { ...P, symbol: 'ETHUSDT' };
+    const d = decide(open.state, scan(sec(2), open.state.position!.entryPrice * 1.01), safety(), ethParams);
+    expect(d.orders.map((o) => `${o.symbol}:${o.reason}`)).toEqual(['BTCUSDT:stop_loss']);
   });
 });
 

@@ -26,7 +26,7 @@ export interface Decision {
   state: StrategyState;
   /** vel_div of this scan. */
   velDiv: number;
-  /** Why no entry was made, in words, when one was not (empty when there was no signal or it entered). */
+  /** Why no entry was made although vel_div signalled one, in words (empty when there was no signal or it entered). */
   blocked: string[];
   /** Set when the scan was not decided on at all. */
   skipped?: Skip;
@@ -65,20 +65,23 @@ export function decide(state: StrategyState, scan: ScanRecord, inputs: DecisionI
     return { orders: [], state, velDiv: vd, blocked: [], skipped: scan.timestamp_ns === state.lastScanTsNs ? 'duplicate' : 'older' };
   }
   const ts = scan.timestamp_ns;
+  // Exits and marks price the position's own symbol (it may predate a change of `symbol`).
   const price = priceOf(scan, p.symbol);
+  const markPrice = state.position ? priceOf(scan, state.position.symbol) : price;
   let s: StrategyState = { ...state, lastScanTsNs: ts, lastScanNumber: scan.scan_number };
 
   // A new UTC day resets the day's counters and lifts the drawdown lock.
   const day = utcDay(ts);
   if (day !== s.day) {
-    s = { ...s, day, dayStartEquity: s.capital + unrealized(s, price), realizedToday: 0, feesToday: 0, tradesToday: 0, dayLocked: false };
+    // Without a price for the open position its mark is unknown: carry the cash equity only.
+    s = { ...s, day, dayStartEquity: s.capital + unrealized(s, markPrice), realizedToday: 0, feesToday: 0, tradesToday: 0, dayLocked: false };
   }
 
   const orders: Order[] = [];
-  const reason = price === undefined ? undefined : exitReason(s, price, ts, p);
-  if (reason && s.position && price !== undefined) {
+  const reason = markPrice === undefined ? undefined : exitReason(s, markPrice, ts, p);
+  if (reason && s.position && markPrice !== undefined) {
     const pos = s.position;
-    const f = fill('BUY', pos.quantity, price, p.feeBps, p.slippageBps);
+    const f = fill('BUY', pos.quantity, markPrice, p.feeBps, p.slippageBps);
     const gross = (pos.entryPrice - f.price) * pos.quantity;
     // The entry fee was paid when the position opened; a trade's realized PnL counts both fees.
     orders.push({ ...f, symbol: pos.symbol, reason, scanNumber: scan.scan_number, tsNs: ts, realized: gross - f.fee - pos.entryFee });
@@ -93,28 +96,33 @@ export function decide(state: StrategyState, scan: ScanRecord, inputs: DecisionI
     };
   }
 
-  const equity = s.capital + unrealized(s, price);
-  if (!s.dayLocked && s.dayStartEquity > 0 && (s.dayStartEquity - equity) / s.dayStartEquity >= p.dailyMaxDrawdownPct) {
+  // The drawdown is judged only when the open position can be marked.
+  const markable = s.position === null || markPrice !== undefined;
+  const equity = s.capital + unrealized(s, markPrice);
+  if (markable && !s.dayLocked && s.dayStartEquity > 0 && (s.dayStartEquity - equity) / s.dayStartEquity >= p.dailyMaxDrawdownPct) {
     s = { ...s, dayLocked: true };
   }
 
   const posture: Posture = inputs.safety?.posture ?? s.posture;
   s = { ...s, posture };
   const blocked: string[] = [];
-  if (vd <= p.velDivThreshold && orders.length === 0) {
+  if (vd <= p.velDivThreshold) {
     const safetyAgeMs = inputs.safety ? ts / 1e6 - Date.parse(inputs.safety.ts) : Number.POSITIVE_INFINITY;
+    const fresh = inputs.safety !== undefined && safetyAgeMs <= p.maxSafetyAgeMs;
     const multiplier = p.postureMultipliers[posture];
-    if (s.position) blocked.push('a position is already open');
+    if (orders.length > 0) blocked.push('a position was closed on this scan');
+    else if (s.position) blocked.push('a position is already open');
     if (price === undefined) blocked.push(`${p.symbol} is not in the scan`);
     if (!inputs.safety) blocked.push('no safety posture received yet');
-    else if (!(safetyAgeMs <= p.maxSafetyAgeMs)) blocked.push(`safety posture is stale (${Math.round(safetyAgeMs / 1000)} s old)`);
-    if (posture === 'HIBERNATE') blocked.push('posture HIBERNATE opens nothing');
-    else if (posture === 'TURTLE') blocked.push('posture TURTLE only exits');
-    else if (multiplier <= 0) blocked.push(`posture ${posture} has multiplier 0`);
+    else if (!fresh) blocked.push(`safety posture is stale (${Math.round(safetyAgeMs / 1000)} s old)`);
+    // The posture and size scale speak only when the safety they come from is fresh.
+    if (fresh && posture === 'HIBERNATE') blocked.push('posture HIBERNATE opens nothing');
+    else if (fresh && posture === 'TURTLE') blocked.push('posture TURTLE only exits');
+    else if (fresh && multiplier <= 0) blocked.push(`posture ${posture} has multiplier 0`);
     if (s.dayLocked) blocked.push(`daily drawdown limit (${p.dailyMaxDrawdownPct * 100} %) reached`);
     if (ts < s.cooldownUntilNs) blocked.push('cooling down after a stop-loss');
     const sizeScale = inputs.safety?.size_scale ?? 0;
-    if (sizeScale <= 0 && inputs.safety) blocked.push('safety size_scale is 0');
+    if (fresh && sizeScale <= 0) blocked.push('safety size_scale is 0');
     if (blocked.length === 0 && price !== undefined) {
       const budget = s.capital * p.capitalFraction * sizeScale * multiplier;
       const entryPrice = price * (1 - p.slippageBps / 10_000);

@@ -52,8 +52,12 @@ interface Pending {
 }
 
 interface FileItem {
+  kind: 'file';
+  file: string;
   seenNs: number;
   settled: boolean;
+  /** Another event came while this file was being handled: look at it again afterwards. */
+  dirty: boolean;
 }
 
 /**
@@ -65,19 +69,29 @@ interface Batch {
   newestOnly: boolean;
 }
 
+/** One line of work: a file, a batch, or (first, at start) reading what the map holds. */
+type WorkItem = FileItem | { kind: 'batch'; batch: Batch } | { kind: 'read-map' };
+
+/** stop() was called while waiting on Hazelcast. */
+class Stopped extends Error {}
+
 type ReadResult = { result: DecodeResult; mtimeNs: number; size: number; decodedNs: number } | { error: NodeJS.ErrnoException } | undefined;
 
 /**
  * The scan bridge: each new scan file → decoded, validated, ordered → DOLPHIN_FEATURES.
- * Work is done one item at a time: single files in the order their events arrive, and batches
- * behind them. A file still being written is read again on its next change, and quarantined
+ * Work is done one item at a time, in arrival order: single files as their events come, batches
+ * (a folder that appeared with files in it) in their place, and at start what the map holds
+ * and the catch-up first. A file still being written is read again on its next change, and quarantined
  * only if it stays incomplete (or undecodable) for `settleMs`. When the map cannot be written,
  * the work stays first in line and is retried with backoff: nothing is skipped or reordered.
  */
 export class ScanBridge {
   private position: Position | undefined;
-  private readonly queue = new Map<string, FileItem>();
-  private readonly batches: Batch[] = [];
+  /** All work in arrival order; the head stays there until it is done (retried through outages). */
+  private readonly work: WorkItem[] = [];
+  /** The queued file items by path, to merge repeated events for one file. */
+  private readonly queued = new Map<string, FileItem>();
+  private handling: WorkItem | undefined;
   private readonly pending = new Map<string, Pending>();
   /** Files that could neither be read nor quarantined: not tried again until they change. */
   private readonly stuck = new Map<string, number>();
@@ -88,8 +102,10 @@ export class ScanBridge {
   private saveTimer: NodeJS.Timeout | undefined;
   private retryMs = 0;
   private wake: (() => void) | undefined;
+  private readonly stopSignal: Promise<void>;
+  private signalStop!: () => void;
   /** The JSON of a scan whose put failed, reused on retry so a late first put and the retry are identical. */
-  private attempt: { timestampNs: number; text: string; value: FeatureScan } | undefined;
+  private attempt: { file: string; timestampNs: number; text: string; value: FeatureScan } | undefined;
   private olderRun = { count: 0, warnedAt: 0 };
   private readonly store: PositionStore;
   private readonly watcher: ScanDirWatcher;
@@ -97,6 +113,7 @@ export class ScanBridge {
 
   constructor(options: BridgeOptions) {
     this.o = options;
+    this.stopSignal = new Promise((resolve) => { this.signalStop = resolve; });
     this.store = new PositionStore(options.stateDir);
     this.watcher = new ScanDirWatcher(options.scanDir, options.logger,
       (file, seenNs) => this.offer(file, seenNs),
@@ -115,18 +132,7 @@ export class ScanBridge {
   async start(): Promise<void> {
     const { logger } = this.o;
     this.position = laterPosition(this.position, this.store.load(logger));
-    const inMap = await this.o.readPublished?.().catch((err: unknown) => {
-      logger.warn({ err }, 'could not read latest_eigen_scan at start; relying on the position file');
-      return undefined;
-    });
-    if (inMap) {
-      this.position = laterPosition(this.position, {
-        timestamp_ns: inMap.timestamp_ns, scan_number: inMap.scan_number, file: inMap.file,
-        file_mtime_ns: inMap.stamps?.file_ns ?? 0, published_at: inMap.bridge_ts,
-      });
-    }
-    if (this.stopped) return;
-    // Watch first, so nothing written during the start-up scan is missed; the queue waits.
+    // Watch first, so nothing written during the start-up scan is missed; the work waits.
     await this.watcher.start();
     if (this.stopped) return;
     const t0 = performance.now();
@@ -144,8 +150,12 @@ export class ScanBridge {
       files = newestScanFiles(this.o.scanDir, FIRST_START_LOOKBACK).map((f) => f.file);
     }
     logger.info({ candidates: files.length, firstStart: !position, ms: Math.round(performance.now() - t0), position: position?.file }, 'start-up scan done');
-    // The start-up work goes first, ahead of any event that arrived meanwhile.
-    if (files.length > 0) this.batches.unshift({ files, newestOnly: !position });
+    // Ahead of any event that arrived meanwhile: first what the map holds (the position file may
+    // lag it by a few ms), then the catch-up. Both are retried while Hazelcast is unreachable.
+    const head: WorkItem[] = [];
+    if (this.o.readPublished) head.push({ kind: 'read-map' });
+    if (files.length > 0) head.push({ kind: 'batch', batch: { files, newestOnly: !position } });
+    this.work.unshift(...head);
     this.paused = false;
     this.kick();
   }
@@ -154,18 +164,21 @@ export class ScanBridge {
   offer(file: string, seenNs: number, settled = false): void {
     if (this.stopped) return;
     this.stuck.delete(file);
-    const existing = this.queue.get(file);
+    const existing = this.queued.get(file);
     if (existing) {
       existing.settled ||= settled;
+      if (existing === this.handling) existing.dirty = true;
       return;
     }
-    this.queue.set(file, { seenNs, settled });
+    const item: FileItem = { kind: 'file', file, seenNs, settled, dirty: false };
+    this.queued.set(file, item);
+    this.work.push(item);
     this.kick();
   }
 
   offerBatch(batch: Batch): void {
     if (this.stopped) return;
-    this.batches.push(batch);
+    this.work.push({ kind: 'batch', batch });
     this.kick();
   }
 
@@ -176,41 +189,66 @@ export class ScanBridge {
       this.draining = false;
       // An offer that came after the loop's last look but before this point found us still
       // draining and did not kick: look again.
-      if (!this.stopped && (this.queue.size > 0 || this.batches.length > 0)) this.kick();
+      if (!this.stopped && this.work.length > 0) this.kick();
     });
   }
 
   private async drain(): Promise<void> {
-    while (!this.stopped) {
-      // Batches wait behind the files already queued: those are older, and a batch published
-      // first would make them look out of date.
-      const batch = this.queue.size === 0 ? this.batches[0] : undefined;
-      const next = batch ? undefined : this.queue.entries().next().value as [string, FileItem] | undefined;
-      if (!batch && !next) return;
+    while (!this.stopped && this.work.length > 0) {
+      const item = this.work[0] as WorkItem;
+      this.handling = item;
       try {
-        if (batch) await this.publishBatch(batch);
-        else await this.handle(next![0], next![1].seenNs, next![1].settled);
-        if (batch) this.batches.shift();
-        else this.queue.delete(next![0]);
+        if (item.kind === 'read-map') await this.readMap();
+        else if (item.kind === 'batch') await this.publishBatch(item.batch);
+        else await this.handle(item.file, item.seenNs, item.settled);
         this.retryMs = 0;
       } catch (err) {
+        if (err instanceof Stopped) return;
         if (err instanceof PublishFailed) {
-          await this.backoff(err, batch ? `${batch.files.length} files` : path.relative(this.o.scanDir, next![0]));
-          continue;
+          await this.backoff(err, describe(item, this.o.scanDir));
+          continue; // the same item again: nothing behind it may overtake it
         }
         // Not a file problem (those are handled) and not the map: a defect. Log it, drop this
         // item, keep the bridge alive for the next file rather than crash-loop on this one.
-        this.o.logger.error({ err, file: next?.[0], batch: batch?.files.length }, 'unexpected error handling scan work; skipped');
-        if (batch) this.batches.shift();
-        else this.queue.delete(next![0]);
+        this.o.logger.error({ err, work: describe(item, this.o.scanDir) }, 'unexpected error handling scan work; skipped');
+      }
+      this.work.shift();
+      this.handling = undefined;
+      if (item.kind === 'file') {
+        this.queued.delete(item.file);
+        if (this.attempt?.file === item.file) this.attempt = undefined;
+        if (item.dirty) this.offer(item.file, nowEpochNs()); // it changed while being handled
       }
     }
   }
 
+  /** The map's latest scan, read before anything is published; retried while unreachable. */
+  private async readMap(): Promise<void> {
+    let inMap: FeatureScan | undefined;
+    try {
+      inMap = await this.untilStopped(this.o.readPublished!());
+    } catch (err) {
+      if (err instanceof Stopped) throw err;
+      throw new PublishFailed('cannot read latest_eigen_scan', { cause: err });
+    }
+    if (inMap) {
+      this.position = laterPosition(this.position, {
+        timestamp_ns: inMap.timestamp_ns, scan_number: inMap.scan_number, file: inMap.file,
+        file_mtime_ns: inMap.stamps?.file_ns ?? 0, published_at: inMap.bridge_ts,
+      });
+    }
+  }
+
+  /** `p`, unless stop() comes first. */
+  private untilStopped<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.stopSignal.then(() => { throw new Stopped('stopped'); })]);
+  }
+
   /** Waits before the next try: 100 ms doubling to 5 s, cut short by stop(). */
   private async backoff(err: PublishFailed, what: string): Promise<void> {
+    if (this.stopped) return;
     this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs === 0 ? RETRY_INITIAL_MS : this.retryMs * 2);
-    this.o.logger.warn({ err: err.cause, what, retryInMs: this.retryMs, queued: this.queue.size }, 'could not publish; retrying with backoff');
+    this.o.logger.warn({ err: err.cause, what, retryInMs: this.retryMs, waiting: this.work.length }, 'could not publish; retrying with backoff');
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, this.retryMs);
       this.wake = () => { clearTimeout(t); resolve(); };
@@ -227,7 +265,11 @@ export class ScanBridge {
   private async publishBatch(batch: Batch): Promise<void> {
     const ready: Array<{ file: string; row: ScanRecord; mtimeNs: number; seenNs: number; decodedNs: number }> = [];
     const files = batch.newestOnly ? [...batch.files].reverse() : batch.files;
+    const floor = this.position ? this.position.file_mtime_ns - MTIME_SLACK_NS : 0;
     for (const file of files) {
+      if (this.stopped) throw new Stopped('stopped');
+      // A folder sweep may hold a whole day: files older than the last published need no decode.
+      if (!batch.newestOnly && floor > 0 && mtimeNsOf(file) < floor) continue;
       const seenNs = nowEpochNs();
       const read = this.read(file);
       if (read === undefined) continue;
@@ -244,6 +286,7 @@ export class ScanBridge {
     }
     ready.sort((a, b) => a.row.timestamp_ns - b.row.timestamp_ns);
     for (const r of batch.newestOnly ? ready.slice(-1) : ready) {
+      if (this.stopped) throw new Stopped('stopped');
       await this.publishRow(r.file, r.row, r.mtimeNs, r.seenNs, r.decodedNs);
     }
   }
@@ -280,7 +323,10 @@ export class ScanBridge {
     if (result.kind === 'invalid') return this.invalid(file, result, mtimeNs, size, settled);
     this.forget(file);
     const rows = [...result.rows].sort((a, b) => a.timestamp_ns - b.timestamp_ns);
-    for (const row of rows) await this.publishRow(file, row, mtimeNs, seenNs, decodedNs);
+    for (const row of rows) {
+      if (this.stopped) throw new Stopped('stopped');
+      await this.publishRow(file, row, mtimeNs, seenNs, decodedNs);
+    }
   }
 
   /**
@@ -320,7 +366,7 @@ export class ScanBridge {
     }
     let value: FeatureScan;
     let text: string;
-    if (this.attempt?.timestampNs === row.timestamp_ns) {
+    if (this.attempt?.file === file && this.attempt.timestampNs === row.timestamp_ns) {
       ({ value, text } = this.attempt);
     } else {
       value = {
@@ -336,10 +382,11 @@ export class ScanBridge {
       text = JSON.stringify(value);
     }
     try {
-      await this.o.publish(text);
+      await this.untilStopped(this.o.publish(text));
     } catch (err) {
       // The put may still land (a timeout is not a refusal): the retry sends the very same text.
-      this.attempt = { timestampNs: row.timestamp_ns, text, value };
+      this.attempt = { file, timestampNs: row.timestamp_ns, text, value };
+      if (err instanceof Stopped) throw err;
       throw new PublishFailed('publish failed', { cause: err });
     }
     this.attempt = undefined;
@@ -424,11 +471,12 @@ export class ScanBridge {
 
   /** Resolves when everything queued so far has been handled (tests, shutdown). */
   async settle(): Promise<void> {
-    while (!this.stopped && (this.draining || ((this.queue.size > 0 || this.batches.length > 0) && !this.paused))) await this.idle;
+    while (!this.stopped && (this.draining || (this.work.length > 0 && !this.paused))) await this.idle;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.signalStop();
     this.wake?.();
     await this.watcher.stop();
     for (const p of this.pending.values()) clearTimeout(p.timer);
@@ -436,5 +484,19 @@ export class ScanBridge {
     await this.idle.catch(() => undefined);
     this.saveNow();
     await this.o.flushHistory?.();
+  }
+}
+
+function describe(item: WorkItem, scanDir: string): string {
+  if (item.kind === 'file') return path.relative(scanDir, item.file);
+  if (item.kind === 'batch') return `${item.batch.files.length} files`;
+  return 'read latest_eigen_scan';
+}
+
+function mtimeNsOf(file: string): number {
+  try {
+    return Number(statSync(file, { bigint: true }).mtimeNs);
+  } catch {
+    return Number.POSITIVE_INFINITY; // let the read report it
   }
 }

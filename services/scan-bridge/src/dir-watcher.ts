@@ -19,6 +19,7 @@ export class ScanDirWatcher {
   private readonly retries = new Map<string, NodeJS.Timeout>();
   private readonly retryDelay = new Map<string, number>();
   private stopped = false;
+  private abortStart: (() => void) | undefined;
   private root: FSWatcher | undefined;
   private readonly scanDir: string;
   private readonly logger: Logger;
@@ -51,7 +52,12 @@ export class ScanDirWatcher {
     });
     this.root.on('unlinkDir', (dir) => this.unwatchDir(dir));
     this.root.on('error', (err) => this.logger.error({ err }, 'scan folder discovery error'));
-    await new Promise<void>((resolve) => this.root?.once('ready', () => resolve()));
+    // stop() during start: chokidar's close() drops its listeners, so `ready` would never come.
+    await new Promise<void>((resolve) => {
+      this.root?.once('ready', () => resolve());
+      this.abortStart = resolve;
+    });
+    this.abortStart = undefined;
     ready = true;
   }
 
@@ -114,6 +120,7 @@ export class ScanDirWatcher {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.abortStart?.();
     for (const t of this.retries.values()) clearTimeout(t);
     this.retries.clear();
     for (const dir of [...this.dirWatchers.keys()]) this.unwatchDir(dir);
