@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createLogger, featureScanSchema, Keys, loadConfig, MapNames, type Logger } from '@dolphin/core';
+import { createLogger, dailyPnlSchema, featureScanSchema, isoMicros, Keys, loadConfig, MapNames, safetySchema, traderStateSchema, type Logger } from '@dolphin/core';
 import { connect, openMap, startMember, watchMap, type HzConnection, type MemberHandle, type Watch } from '@dolphin/hz';
 import { ManagedChild } from '../children.ts';
 import { claimPidFile } from '../pidfile.ts';
 import { LOG_DIR, REPO_ROOT, UP_PID_FILE } from '../paths.ts';
 import { scanLine } from '../scan-view.ts';
+import { TradeView } from '../trade-view.ts';
 
 export interface UpOptions {
   demo: boolean;
@@ -20,9 +21,10 @@ const say = (line: string) => console.log(`dolphin: ${line}`);
 /** The services `up` runs, in start order (stopped in reverse). */
 function services(demo: boolean, rate: number, env: NodeJS.ProcessEnv): ManagedChild[] {
   const node = process.execPath;
-  const list = [
-    new ManagedChild({ name: 'scan-bridge', command: node, args: [path.join(REPO_ROOT, 'services/scan-bridge/src/main.ts')], env, logFile: path.join(LOG_DIR, 'scan-bridge.log'), waitReady: true }),
-  ];
+  const service = (name: string) => new ManagedChild({
+    name, command: node, args: [path.join(REPO_ROOT, `services/${name}/src/main.ts`)], env, logFile: path.join(LOG_DIR, `${name}.log`), waitReady: true,
+  });
+  const list = [service('scan-bridge'), service('event-trader')];
   if (demo) {
     list.push(new ManagedChild({
       name: 'producer', command: node, args: [path.join(REPO_ROOT, 'cli/src/main.ts'), 'produce', '--rate', String(rate)],
@@ -48,14 +50,16 @@ export async function up(options: UpOptions): Promise<number> {
 
   let member: MemberHandle | undefined;
   let conn: HzConnection | undefined;
-  let scanWatch: Watch | undefined;
+  const watches: Watch[] = [];
+  let demoSafety: NodeJS.Timeout | undefined;
   const started: ManagedChild[] = [];
   let stopping = false;
   const stopAll = async (why: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ why }, 'stopping Dolphin');
-    await scanWatch?.close();
+    clearInterval(demoSafety);
+    for (const w of watches) await w.close();
     for (const child of [...started].reverse()) {
       const exit = await child.stop(config.shutdown.componentTimeoutMs * 2);
       say(`${child.spec.name} stopped (${exit.code ?? exit.signal})`);
@@ -105,10 +109,25 @@ export async function up(options: UpOptions): Promise<number> {
       });
     }
 
+    if (options.demo) {
+      // No safety service runs in this checkout yet: the demo supplies a fixed posture, renewed
+      // so it stays fresh, and says so in its reasons.
+      const safety = await openMap(conn, MapNames.SAFETY, safetySchema);
+      const publish = () => safety.set(Keys.SAFETY_LATEST, { posture: 'APEX', size_scale: 1, reasons: ['demo posture from dolphin up --demo (no safety service running)'], ts: isoMicros() })
+        .catch((err: unknown) => logger.warn({ err }, 'demo safety posture not written'));
+      await publish();
+      demoSafety = setInterval(() => void publish(), 30_000);
+      say('demo safety posture APEX (renewed every 30 s)');
+    }
+    const trades = new TradeView(say);
+    const stateMap = await openMap(conn, MapNames.STATE_BLUE, traderStateSchema);
+    watches.push(watchMap(conn, stateMap, { key: Keys.STATE_LATEST, onUpdate: (u) => trades.onState(u.value) }));
+    const pnlMap = await openMap(conn, MapNames.PNL_BLUE, dailyPnlSchema);
+    watches.push(watchMap(conn, pnlMap, { onUpdate: (u) => trades.onPnl(u.value) }));
     const features = await openMap(conn, MapNames.FEATURES, featureScanSchema);
     let lastPrint = 0;
     let unprinted = 0;
-    scanWatch = watchMap(conn, features, {
+    const scanWatch = watchMap(conn, features, {
       key: Keys.LATEST_EIGEN_SCAN,
       onUpdate: ({ value, source }) => {
         const now = Date.now();
@@ -119,7 +138,8 @@ export async function up(options: UpOptions): Promise<number> {
         say(`${source === 'event' ? '' : '[current] '}${scanLine(value)}${more}`);
       },
     });
-    await scanWatch.ready;
+    watches.push(scanWatch);
+    await Promise.all(watches.map((w) => w.ready));
     say(`scans: ${config.scans.dir}${options.demo ? ` (demo producer, ${options.rate ?? 0.2} scans/s)` : ''}`);
     say('running; Ctrl-C stops everything');
   } catch (err) {
