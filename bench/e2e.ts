@@ -1,0 +1,185 @@
+// The whole trading path, each part in its own process as `dolphin up` runs it: a scan file
+// renamed into place → scan bridge → DOLPHIN_FEATURES → the trader's entry listener →
+// decide() → ledger → DOLPHIN_STATE_BLUE. Latency from the rename to the decision at 10, 100
+// and 1,000 scans/s with the per-hop breakdown (the stamps each process puts on the scan), the
+// cost of decide() itself against parsing the scan's JSON (the least any consumer does), and the
+// RSS of the bridge and the trader while they run at 100 scans/s.
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createLogger, isoMicros, Keys, loadConfig, MapNames, REPO_ROOT, safetySchema, traderStateSchema, type ScanRecord } from '@dolphin/core';
+import { connect, freePort, openMap, startMember, watchMap } from '@dolphin/hz';
+import { ScanGenerator } from '@dolphin/scanfile';
+import { decide, initialState, strategyParams } from '@dolphin/strategy';
+import { isQuick, percentile, round, writeResult } from './lib/result.ts';
+
+const quick = isQuick();
+const logger = createLogger({ service: 'bench-e2e', level: 'warn' });
+const PRODUCER = path.join(import.meta.dirname, 'lib/producer-child.ts');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// decide() alone, in this process: ns per scan, against JSON.parse of the same scans.
+function decideCost(): { decideNs: number; parseNs: number } {
+  const gen = new ScanGenerator({ seed: 5 });
+  const params = strategyParams();
+  const scans: ScanRecord[] = Array.from({ length: 5_000 }, (_, i) => gen.next(1.8e18 + i * 1e9));
+  const texts = scans.map((s) => JSON.stringify(s));
+  const safety = { safety: { posture: 'APEX' as const, size_scale: 1, ts: isoMicros(1.8e18) } };
+  const rounds = quick ? 10 : 40;
+  let state = initialState(params);
+  let sink = 0;
+  const t0 = process.hrtime.bigint();
+  for (let r = 0; r < rounds; r++) {
+    state = initialState(params);
+    for (const s of scans) state = decide(state, s, safety, params).state;
+  }
+  const decideNs = Number(process.hrtime.bigint() - t0) / (rounds * scans.length);
+  const t1 = process.hrtime.bigint();
+  for (let r = 0; r < rounds; r++) for (const t of texts) sink += (JSON.parse(t) as ScanRecord).scan_number;
+  const parseNs = Number(process.hrtime.bigint() - t1) / (rounds * texts.length);
+  if (sink < 0) console.log(state);
+  return { decideNs, parseNs };
+}
+
+const cost = decideCost();
+console.log(`decide ${cost.decideNs.toFixed(0)} ns/scan, JSON.parse of the scan ${cost.parseNs.toFixed(0)} ns`);
+
+const port = await freePort();
+const memberConfig = loadConfig().member;
+const member = await startMember({ port, clusterName: `bench-e2e-${port}`, heapMb: memberConfig.heapMb, extraJvmArgs: memberConfig.jvmArgs });
+const settings = { clusterName: member.clusterName, members: [member.address], connectTimeoutMs: 2_000, operationTimeoutMs: 10_000, reconnect: { initialMs: 100, maxMs: 1_000, multiplier: 2, jitter: 0.2 } };
+const conn = await connect({ settings, logger, firstConnectTimeoutMs: 30_000 });
+{
+  // Warm the member's JIT first (a production member has run for days).
+  const map = await conn.client.getMap<string, string>('bench_warmup');
+  const v = 'x'.repeat(4_000);
+  for (let i = 0; i < (quick ? 10_000 : 30_000); i++) await map.set('w', v);
+  await map.destroy();
+}
+await (await openMap(conn, MapNames.SAFETY, safetySchema)).set(Keys.SAFETY_LATEST, { posture: 'APEX', size_scale: 1, reasons: ['bench'], ts: isoMicros() });
+
+interface Services { bridge: ChildProcess; trader: ChildProcess; scanDir: string; stop(): Promise<void> }
+
+/** Bridge and trader as processes over a fresh scan folder and state. */
+async function startServices(): Promise<Services> {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'dolphin-bench-e2e-'));
+  const env = {
+    ...process.env, HZ_MEMBERS: member.address, HZ_CLUSTER_NAME: member.clusterName, DOLPHIN_LOG_LEVEL: 'warn',
+    DOLPHIN_CONFIG_DIR: path.join(root, 'config'), DOLPHIN_STATE_DIR: path.join(root, 'state'),
+    DOLPHIN__scans__dir: JSON.stringify(path.join(root, 'scans')),
+  };
+  const start = (name: string) => new Promise<ChildProcess>((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, `services/${name}/src/main.ts`)], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    child.on('message', (m: { type?: string }) => m?.type === 'ready' && resolve(child));
+    child.once('exit', (code) => reject(new Error(`${name} exited ${code}`)));
+  });
+  const bridge = await start('scan-bridge');
+  const trader = await start('event-trader');
+  return {
+    bridge, trader, scanDir: path.join(root, 'scans'),
+    async stop() {
+      for (const c of [trader, bridge]) {
+        c.kill('SIGTERM');
+        await new Promise((r) => c.once('exit', r));
+      }
+    },
+  };
+}
+
+function runProducer(dir: string, rate: number, count: number): Promise<Map<number, number>> {
+  return new Promise((resolve, reject) => {
+    const renamed = new Map<number, number>();
+    const child = fork(PRODUCER, [JSON.stringify({ dir, rate, count, seed: rate })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.on('message', (m: { type: string; batch?: Array<[string, number]> }) => {
+      if (m.type === 'renamed') for (const [f, ns] of m.batch ?? []) renamed.set(Number(/scan_(\d+)_/.exec(f)?.[1]), ns);
+    });
+    child.once('exit', (code) => (code === 0 ? resolve(renamed) : reject(new Error(`producer exited ${code}`))));
+  });
+}
+
+const rssMb = (pid: number | undefined) => {
+  try {
+    return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+};
+
+type Stamps = Record<string, number>;
+
+async function atRate(rate: number, seconds: number, sampleRss = false) {
+  const svc = await startServices();
+  const stateMap = await openMap(conn, MapNames.STATE_BLUE, traderStateSchema);
+  const decided = new Map<number, Stamps>();
+  const w = watchMap(conn, stateMap, { key: Keys.STATE_LATEST, onUpdate: (u) => { decided.set(u.value.last_scan_number, u.value.stamps as Stamps); } });
+  await w.ready;
+  const rss: Array<{ t: number; bridge: number; trader: number }> = [];
+  const t0 = Date.now();
+  const sampler = sampleRss ? setInterval(() => rss.push({ t: (Date.now() - t0) / 1000, bridge: rssMb(svc.bridge.pid), trader: rssMb(svc.trader.pid) }), 1_000) : undefined;
+  const renamed = await runProducer(svc.scanDir, rate, Math.round(rate * seconds));
+  const deadline = Date.now() + 15_000;
+  while (decided.size < renamed.size && Date.now() < deadline) await sleep(20);
+  clearInterval(sampler);
+  await w.close();
+  await svc.stop();
+  const lat: number[] = [];
+  const hops = { bridge: [] as number[], listener: [] as number[], decide: [] as number[] };
+  for (const [n, renameNs] of renamed) {
+    const st = decided.get(n);
+    if (!st?.decided_ns) continue;
+    lat.push((st.decided_ns - renameNs) / 1e6);
+    if (st.put_ns) hops.bridge.push((st.put_ns - renameNs) / 1e6);
+    if (st.put_ns && st.received_ns) hops.listener.push((st.received_ns - st.put_ns) / 1e6);
+    if (st.received_ns) hops.decide.push((st.decided_ns - st.received_ns) / 1e6);
+  }
+  const out = {
+    p50: percentile(lat, 50), p99: percentile(lat, 99), p999: percentile(lat, 99.9), n: lat.length, missing: renamed.size - lat.length,
+    hopBridge: percentile(hops.bridge, 50), hopListener: percentile(hops.listener, 50), hopDecide: percentile(hops.decide, 50), rss,
+  };
+  console.log(`  ${rate}/s: n=${out.n} missing=${out.missing} p50 ${out.p50.toFixed(3)} ms p99 ${out.p99.toFixed(3)} ms p99.9 ${out.p999.toFixed(3)} ms; hops p50: rename→put ${out.hopBridge.toFixed(3)}, put→listener ${out.hopListener.toFixed(3)}, listener→decided ${out.hopDecide.toFixed(3)} ms`);
+  return out;
+}
+
+console.log(`e2e benchmark (${quick ? 'quick' : 'full'})`);
+const at10 = await atRate(10, quick ? 5 : 30);
+const at1000 = await atRate(1_000, quick ? 3 : 10);
+// 100 scans/s last and longest: its RSS samples are the memory figures.
+const soakSeconds = quick ? 60 : 600;
+const at100 = await atRate(100, soakSeconds, true);
+const maxOf = (k: 'bridge' | 'trader') => Math.max(...at100.rss.map((r) => r[k]));
+const meanIn = (from: number, to: number, k: 'bridge' | 'trader') => {
+  const xs = at100.rss.filter((r) => r.t >= from && r.t < to).map((r) => r[k]);
+  return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+};
+// Growth between the first and the last minute (in a quick run: its first and last ten seconds).
+const [a0, a1, b0, b1] = quick ? [0, 10, soakSeconds - 10, soakSeconds] : [60, 120, 540, 600];
+const growth = Math.max(meanIn(b0, b1, 'bridge') - meanIn(a0, a1, 'bridge'), meanIn(b0, b1, 'trader') - meanIn(a0, a1, 'trader'));
+
+const file = writeResult('e2e', quick, {
+  metrics: {
+    latency_ms_p50_at_10: round(at10.p50, 3),
+    latency_ms_p99_at_10: round(at10.p99, 3),
+    latency_ms_p50_at_100: round(at100.p50, 3),
+    latency_ms_p99_at_100: round(at100.p99, 3),
+    latency_ms_p999_at_100: round(at100.p999, 3),
+    latency_ms_p50_at_1000: round(at1000.p50, 3),
+    latency_ms_p99_at_1000: round(at1000.p99, 3),
+    hop_bridge_ms_p50: round(at100.hopBridge, 3),
+    hop_listener_ms_p50: round(at100.hopListener, 3),
+    hop_decide_ms_p50: round(at100.hopDecide, 3),
+    decide_ns_per_scan: round(cost.decideNs, 0),
+    rss_mb_bridge_max: round(maxOf('bridge'), 1),
+    rss_mb_trader_max: round(maxOf('trader'), 1),
+    rss_growth_mb_min1_to_min10: round(growth, 1),
+    undecided_at_100: at100.missing,
+  },
+  baseline: {
+    what: 'JSON.parse of the same scans in the same process (the least any consumer of a scan does), against decide()',
+    json_parse_ns_per_scan: round(cost.parseNs, 0),
+    ratio_decide_over_parse: round(cost.decideNs / cost.parseNs, 3),
+  },
+});
+console.log(`wrote ${file}`);
+await conn.shutdown();
+await member.stop(15_000);
