@@ -11,6 +11,7 @@ import path from 'node:path';
 import { createLogger, isoMicros, Keys, loadConfig, MapNames, REPO_ROOT, safetySchema, traderStateSchema, type ScanRecord } from '@dolphin/core';
 import { connect, freePort, openMap, startMember, watchMap } from '@dolphin/hz';
 import { ScanGenerator } from '@dolphin/scanfile';
+import { SERVICE_NODE_FLAGS } from '@dolphin/service-kit';
 import { decide, initialState, strategyParams } from '@dolphin/strategy';
 import { isQuick, percentile, round, writeResult } from './lib/result.ts';
 
@@ -70,7 +71,7 @@ async function startServices(): Promise<Services> {
     DOLPHIN__scans__dir: JSON.stringify(path.join(root, 'scans')),
   };
   const start = (name: string) => new Promise<ChildProcess>((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, `services/${name}/src/main.ts`)], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, path.join(REPO_ROOT, `services/${name}/src/main.ts`)], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     child.on('message', (m: { type?: string }) => m?.type === 'ready' && resolve(child));
     child.once('exit', (code) => reject(new Error(`${name} exited ${code}`)));
   });

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createLogger, dailyPnlSchema, featureScanSchema, isoMicros, Keys, loadConfig, MapNames, safetySchema, traderStateSchema, type Logger } from '@dolphin/core';
 import { connect, openMap, startMember, watchMap, type HzConnection, type MemberHandle, type Watch } from '@dolphin/hz';
+import { SERVICE_NODE_FLAGS } from '@dolphin/service-kit';
 import { ManagedChild } from '../children.ts';
 import { claimPidFile } from '../pidfile.ts';
 import { LOG_DIR, REPO_ROOT, UP_PID_FILE } from '../paths.ts';
@@ -22,7 +23,7 @@ const say = (line: string) => console.log(`dolphin: ${line}`);
 function services(demo: boolean, rate: number, env: NodeJS.ProcessEnv): ManagedChild[] {
   const node = process.execPath;
   const service = (name: string) => new ManagedChild({
-    name, command: node, args: [path.join(REPO_ROOT, `services/${name}/src/main.ts`)], env, logFile: path.join(LOG_DIR, `${name}.log`), waitReady: true,
+    name, command: node, args: [...SERVICE_NODE_FLAGS, path.join(REPO_ROOT, `services/${name}/src/main.ts`)], env, logFile: path.join(LOG_DIR, `${name}.log`), waitReady: true,
   });
   const list = [service('scan-bridge'), service('event-trader')];
   if (demo) {

@@ -1,11 +1,17 @@
-import type { Posture, Safety, ScanRecord } from '@dolphin/core';
+import type { Exf, ObFeatures, Posture, Safety, ScanRecord } from '@dolphin/core';
 import { fill, type Fill } from './broker.ts';
 import type { StrategyParams } from './params.ts';
 import { unrealized, type StrategyState } from './state.ts';
 
-/** The inputs besides the scan, as the trader's caches hold them (absent when never seen). */
+/**
+ * The inputs besides the scan, as the trader's caches hold them (absent when never seen).
+ * `vel-div-1` reads only the safety posture; the external factors and order-book features are
+ * passed so that a strategy version using them needs no change to the trader.
+ */
 export interface DecisionInputs {
   safety?: Pick<Safety, 'posture' | 'size_scale' | 'ts'>;
+  exf?: Exf;
+  ob?: ObFeatures;
 }
 
 export type OrderReason = 'entry' | 'take_profit' | 'stop_loss' | 'max_hold';

@@ -1,5 +1,5 @@
 import type { Ringbuffer } from 'hazelcast-client';
-import { featureScanSchema, Keys, MapNames, nowEpochNs, safetySchema, type FeatureScan, type Logger } from '@dolphin/core';
+import { exfSchema, featureScanSchema, Keys, MapNames, nowEpochNs, obFeaturesSchema, safetySchema, type FeatureScan, type Logger } from '@dolphin/core';
 import { openMap, watchMap, type HzConnection } from '@dolphin/hz';
 import type { EventTrader } from './trader.ts';
 
@@ -32,8 +32,8 @@ export async function missedScans(history: Ringbuffer<string>, afterTsNs: number
 }
 
 /**
- * The trader's inputs: an entry listener on latest_eigen_scan (no polling) and one on the
- * safety posture, kept in the trader's local cache. Safety is watched first, so the first scan
+ * The trader's inputs: an entry listener on latest_eigen_scan (no polling), and listeners on
+ * the safety posture, exf_latest and ob_features_latest kept in the trader's local caches. Safety is watched first, so the first scan
  * already sees it. At start, scans published while the trader was down are decided from the
  * scan history, in order, before the live ones (events that arrive meanwhile wait; the
  * strategy skips what it has already decided). Each listener re-reads its key after a reconnect.
@@ -41,7 +41,10 @@ export async function missedScans(history: Ringbuffer<string>, afterTsNs: number
 export async function attachTraderListeners(hz: HzConnection, trader: EventTrader, logger: Logger): Promise<{ close(): Promise<void> }> {
   const safetyMap = await openMap(hz, MapNames.SAFETY, safetySchema);
   const safetyWatch = watchMap(hz, safetyMap, { key: Keys.SAFETY_LATEST, onUpdate: (u) => trader.setSafety(u.value) });
-  await safetyWatch.ready;
+  // The indicator feeds, cached the same way (each key of DOLPHIN_FEATURES has its own schema).
+  const exfWatch = watchMap(hz, await openMap(hz, MapNames.FEATURES, exfSchema), { key: Keys.EXF_LATEST, onUpdate: (u) => trader.setExf(u.value) });
+  const obWatch = watchMap(hz, await openMap(hz, MapNames.FEATURES, obFeaturesSchema), { key: Keys.OB_FEATURES_LATEST, onUpdate: (u) => trader.setOb(u.value) });
+  await Promise.all([safetyWatch.ready, exfWatch.ready, obWatch.ready]);
 
   let held: Array<[FeatureScan, number]> | undefined = [];
   const features = await openMap(hz, MapNames.FEATURES, featureScanSchema);
@@ -70,7 +73,7 @@ export async function attachTraderListeners(hz: HzConnection, trader: EventTrade
   return {
     async close() {
       await scanWatch.close();
-      await safetyWatch.close();
+      await Promise.all([safetyWatch.close(), exfWatch.close(), obWatch.close()]);
     },
   };
 }

@@ -1,5 +1,5 @@
-import { isoMicros, nowEpochNs, type DailyPnl, type FeatureScan, type Logger, type Safety, type TraderState } from '@dolphin/core';
-import { cents, decide, initialState, unrealized, type Decision, type StrategyParams, type StrategyState } from '@dolphin/strategy';
+import { isoMicros, nowEpochNs, type DailyPnl, type Exf, type FeatureScan, type Logger, type ObFeatures, type Safety, type TraderState } from '@dolphin/core';
+import { cents, decide, initialState, unrealized, type Decision, type DecisionInputs, type StrategyParams, type StrategyState } from '@dolphin/strategy';
 import type { Ledger } from './ledger.ts';
 import type { TraderMetrics } from './metrics.ts';
 
@@ -27,7 +27,8 @@ export interface DecisionStamps {
  */
 export class EventTrader {
   private state: StrategyState;
-  private safety: Safety | undefined;
+  /** The local caches the listeners keep: the hot path reads these, never the network. */
+  private readonly inputs: DecisionInputs = {};
   private chain: Promise<void> = Promise.resolve();
   private readonly o: TraderOptions;
 
@@ -43,11 +44,19 @@ export class EventTrader {
 
   /** The safety posture in the local cache (what the next decision will see). */
   get safetyInput(): Safety | undefined {
-    return this.safety;
+    return this.inputs.safety as Safety | undefined;
   }
 
   setSafety(value: Safety): void {
-    this.safety = value;
+    this.inputs.safety = value;
+  }
+
+  setExf(value: Exf): void {
+    this.inputs.exf = value;
+  }
+
+  setOb(value: ObFeatures): void {
+    this.inputs.ob = value;
   }
 
   /** A scan from the listener; decided after every scan before it. */
@@ -65,7 +74,7 @@ export class EventTrader {
 
   private async process(scan: FeatureScan, receivedNs: number): Promise<void> {
     const { params, metrics } = this.o;
-    const d = decide(this.state, scan, this.safety ? { safety: this.safety } : {}, params);
+    const d = decide(this.state, scan, this.inputs, params);
     const decidedNs = nowEpochNs();
     if (d.skipped) {
       metrics?.skipped.inc({ reason: d.skipped });
