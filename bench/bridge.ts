@@ -2,7 +2,6 @@
 // DOLPHIN_FEATURES["latest_eigen_scan"] acknowledged. Rename→put latency at 10, 100 and 1,000
 // scans/s (producer in its own process), sustained throughput on a burst of files, and in the
 // same run the baseline the old design used: polling the folder every 5 s and every 100 ms.
-import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,11 +9,11 @@ import { createLogger, featureScanSchema, isoMicros, Keys, loadConfig, MapNames,
 import { connect, freePort, openMap, startMember, type TypedMap } from '@dolphin/hz';
 import { decodeScanFile, encodeScans, scanFilePath, ScanGenerator, tempPathFor } from '@dolphin/scanfile';
 import { ScanBridge } from '@dolphin/scan-bridge';
+import { runProducer } from './lib/producer.ts';
 import { isQuick, percentile, round, writeResult } from './lib/result.ts';
 
 const quick = isQuick();
 const logger = createLogger({ service: 'bench-bridge', level: 'warn' });
-const PRODUCER = path.join(import.meta.dirname, 'lib/producer-child.ts');
 
 const port = await freePort();
 const memberConfig = loadConfig().member;
@@ -37,18 +36,6 @@ const features = await openMap(conn, MapNames.FEATURES, featureScanSchema);
 function freshDirs() {
   const root = mkdtempSync(path.join(os.tmpdir(), 'dolphin-bench-bridge-'));
   return { scanDir: path.join(root, 'scans'), stateDir: path.join(root, 'state'), quarantineDir: path.join(root, 'q') };
-}
-
-/** Runs the producer child at `rate` for `count` scans; returns file → rename epoch ns. */
-function runProducer(dir: string, rate: number, count: number): Promise<Map<string, number>> {
-  return new Promise((resolve, reject) => {
-    const renamed = new Map<string, number>();
-    const child = fork(PRODUCER, [JSON.stringify({ dir, rate, count, seed: rate })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    child.on('message', (m: { type: string; batch?: Array<[string, number]> }) => {
-      if (m.type === 'renamed') for (const [f, ns] of m.batch ?? []) renamed.set(f, ns);
-    });
-    child.once('exit', (code) => (code === 0 ? resolve(renamed) : reject(new Error(`producer exited ${code}`))));
-  });
 }
 
 /** The bridge as Dolphin runs it, in this process; returns file → put-acknowledged epoch ns. */

@@ -4,7 +4,7 @@
 // and 1,000 scans/s with the per-hop breakdown (the stamps each process puts on the scan), the
 // cost of decide() itself against parsing the scan's JSON (the least any consumer does), and the
 // RSS of the bridge and the trader while they run at 100 scans/s.
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,11 +13,11 @@ import { connect, freePort, openMap, startMember, watchMap } from '@dolphin/hz';
 import { ScanGenerator } from '@dolphin/scanfile';
 import { SERVICE_NODE_FLAGS } from '@dolphin/service-kit';
 import { decide, initialState, strategyParams } from '@dolphin/strategy';
+import { runProducer } from './lib/producer.ts';
 import { isQuick, percentile, round, writeResult } from './lib/result.ts';
 
 const quick = isQuick();
 const logger = createLogger({ service: 'bench-e2e', level: 'warn' });
-const PRODUCER = path.join(import.meta.dirname, 'lib/producer-child.ts');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // decide() alone, in this process: ns per scan, against JSON.parse of the same scans.
@@ -88,15 +88,10 @@ async function startServices(): Promise<Services> {
   };
 }
 
-function runProducer(dir: string, rate: number, count: number): Promise<Map<number, number>> {
-  return new Promise((resolve, reject) => {
-    const renamed = new Map<number, number>();
-    const child = fork(PRODUCER, [JSON.stringify({ dir, rate, count, seed: rate })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    child.on('message', (m: { type: string; batch?: Array<[string, number]> }) => {
-      if (m.type === 'renamed') for (const [f, ns] of m.batch ?? []) renamed.set(Number(/scan_(\d+)_/.exec(f)?.[1]), ns);
-    });
-    child.once('exit', (code) => (code === 0 ? resolve(renamed) : reject(new Error(`producer exited ${code}`))));
-  });
+/** Scan number → rename epoch ns (the producer numbers its scans 1, 2, …). */
+async function produce(dir: string, rate: number, count: number): Promise<Map<number, number>> {
+  const byFile = await runProducer(dir, rate, count);
+  return new Map([...byFile].map(([f, ns]) => [Number(/scan_(\d+)_/.exec(f)?.[1]), ns]));
 }
 
 const rssMb = (pid: number | undefined) => {
@@ -118,7 +113,7 @@ async function atRate(rate: number, seconds: number, sampleRss = false) {
   const rss: Array<{ t: number; bridge: number; trader: number }> = [];
   const t0 = Date.now();
   const sampler = sampleRss ? setInterval(() => rss.push({ t: (Date.now() - t0) / 1000, bridge: rssMb(svc.bridge.pid), trader: rssMb(svc.trader.pid) }), 1_000) : undefined;
-  const renamed = await runProducer(svc.scanDir, rate, Math.round(rate * seconds));
+  const renamed = await produce(svc.scanDir, rate, Math.round(rate * seconds));
   const deadline = Date.now() + 15_000;
   while (decided.size < renamed.size && Date.now() < deadline) await sleep(20);
   clearInterval(sampler);

@@ -54,6 +54,11 @@ async function rig() {
   const gen = new ScanGenerator({ seed: 5 });
   return {
     ledger, stateMap, pnlMap, trader,
+    /** STATE_BLUE once it reflects the decision on `scan`. */
+    decisionOn: (scan: ScanRecord) => waitFor(async () => {
+      const v = await stateMap.get(Keys.STATE_LATEST);
+      return v?.last_scan_number === scan.scan_number ? v : undefined;
+    }, `the decision on scan ${scan.scan_number} in STATE_BLUE`),
     decided: () => decided,
     setSafety: (posture: Posture, ageMs = 0) => safetyMap.set(Keys.SAFETY_LATEST, { posture, size_scale: 1, reasons: [], ts: isoMicros((Date.now() - ageMs) * 1e6) }),
     /** Writes a scan file with BTCUSDT at `price` and the given vel_div. */
@@ -74,20 +79,14 @@ describe('event trader (real member, bridge and trader together)', () => {
     await r.setSafety('APEX');
     await waitFor(async () => (await r.stateMap.get(Keys.STATE_LATEST)) === undefined, 'a clean state map');
     const entry = r.scan(100_000, -0.03);
-    const opened = await waitFor(async () => {
-      const s = await r.stateMap.get(Keys.STATE_LATEST);
-      return s?.last_scan_number === entry.scan_number ? s : undefined;
-    }, 'the entry in STATE_BLUE');
+    const opened = await r.decisionOn(entry);
     expect(opened.open_positions).toHaveLength(1);
     expect(opened.open_positions[0]).toMatchObject({ symbol: 'BTCUSDT', side: 'SHORT' });
     expect(r.ledger.fills().map((f) => `${f.side}:${f.reason}`)).toEqual(['SELL:entry']);
 
     await new Promise((res) => setTimeout(res, 5)); // a later scan time
     const exit = r.scan(98_000, 0);
-    const closed = await waitFor(async () => {
-      const s = await r.stateMap.get(Keys.STATE_LATEST);
-      return s?.last_scan_number === exit.scan_number ? s : undefined;
-    }, 'the exit in STATE_BLUE');
+    const closed = await r.decisionOn(exit);
     expect(closed.open_positions).toHaveLength(0);
     const fills = r.ledger.fills();
     expect(fills.map((f) => `${f.side}:${f.reason}`)).toEqual(['SELL:entry', 'BUY:take_profit']);
@@ -106,10 +105,7 @@ describe('event trader (real member, bridge and trader together)', () => {
     const r = await rig();
     await r.setSafety('HIBERNATE');
     const s = r.scan(100_000, -0.05);
-    const state = await waitFor(async () => {
-      const v = await r.stateMap.get(Keys.STATE_LATEST);
-      return v?.last_scan_number === s.scan_number ? v : undefined;
-    }, 'the decision');
+    const state = await r.decisionOn(s);
     expect(state.open_positions).toHaveLength(0);
     expect(state.entry_blocked).toContain('posture HIBERNATE opens nothing');
     expect(r.ledger.fills()).toHaveLength(0);
@@ -119,10 +115,7 @@ describe('event trader (real member, bridge and trader together)', () => {
     const r = await rig();
     await r.setSafety('APEX', 10 * 60_000);
     const s = r.scan(100_000, -0.05);
-    const state = await waitFor(async () => {
-      const v = await r.stateMap.get(Keys.STATE_LATEST);
-      return v?.last_scan_number === s.scan_number ? v : undefined;
-    }, 'the decision');
+    const state = await r.decisionOn(s);
     expect(state.open_positions).toHaveLength(0);
     expect(JSON.stringify(state.entry_blocked)).toMatch(/safety posture is stale \(6\d\d s old\)/);
   });
