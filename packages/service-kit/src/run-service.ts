@@ -59,10 +59,10 @@ export interface RunningService {
  * Node flags every service process runs with. A service's live data is small (one scan at a
  * time, a few caches: about 20 MB of heap), but V8 sizes its heap for big machines: up to 64 MB
  * per young semi-space, and an old space allowed to grow far before it is compacted, so the
- * bridge settled near 380 MB RSS and kept growing. 4 MB semi-spaces and a 128 MB old space
+ * bridge settled near 380 MB RSS and kept growing. 4 MB semi-spaces and a 192 MB old space
  * keep the bridge and the trader under 150 MB with no growth (bench/e2e.ts, rss_mb_*).
  */
-export const SERVICE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--max-old-space-size=128'];
+export const SERVICE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--max-old-space-size=192'];
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
