@@ -59,8 +59,9 @@ export interface RunningService {
  * Node flags every service process runs with. A service's live data is small (one scan at a
  * time, a few caches: about 20 MB of heap), but V8 sizes its heap for big machines: up to 64 MB
  * per young semi-space, and an old space allowed to grow far before it is compacted, so the
- * bridge settled near 380 MB RSS and kept growing. 4 MB semi-spaces and a 192 MB old space
- * keep the bridge and the trader under 150 MB with no growth (bench/e2e.ts, rss_mb_*).
+ * bridge settled near 380 MB RSS. With 4 MB semi-spaces and a 192 MB old space, a 10-minute soak
+ * at 100 scans/s peaked at 169 MB (bridge) and 132 MB (trader) (bench/e2e.ts, rss_mb_*); a
+ * 128 MB old space saved a little more memory but lengthened the latency tail.
  */
 export const SERVICE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--max-old-space-size=192'];
 
