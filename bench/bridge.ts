@@ -10,7 +10,7 @@ import { connect, freePort, openMap, startMember, type TypedMap } from '@dolphin
 import { decodeScanFile, encodeScans, scanFilePath, ScanGenerator, tempPathFor } from '@dolphin/scanfile';
 import { ScanBridge } from '@dolphin/scan-bridge';
 import { runProducer } from './lib/producer.ts';
-import { isQuick, percentile, round, writeResult } from './lib/result.ts';
+import { isQuick, percentile, rateLatencyMetrics, round, writeResult } from './lib/result.ts';
 
 const quick = isQuick();
 const logger = createLogger({ service: 'bench-bridge', level: 'warn' });
@@ -173,13 +173,7 @@ const poll100ms = await polling(100, 10, quick ? 5 : 20);
 const file = writeResult('bridge', quick, {
   metrics: {
     throughput_scans_per_s: round(tput, 0),
-    latency_ms_p50_at_10: round(at10.p50, 3),
-    latency_ms_p99_at_10: round(at10.p99, 3),
-    latency_ms_p50_at_100: round(at100.p50, 3),
-    latency_ms_p99_at_100: round(at100.p99, 3),
-    latency_ms_p999_at_100: round(at100.p999, 3),
-    latency_ms_p50_at_1000: round(at1000.p50, 3),
-    latency_ms_p99_at_1000: round(at1000.p99, 3),
+    ...rateLatencyMetrics(at10, at100, at1000),
     poll_5s_latency_ms_p50: round(poll5s, 1),
     poll_100ms_latency_ms_p50: round(poll100ms, 1),
     unpublished_at_1000: at1000.missing,

@@ -14,7 +14,7 @@ import { ScanGenerator } from '@dolphin/scanfile';
 import { SERVICE_NODE_FLAGS } from '@dolphin/service-kit';
 import { decide, initialState, strategyParams } from '@dolphin/strategy';
 import { runProducer } from './lib/producer.ts';
-import { isQuick, percentile, round, writeResult } from './lib/result.ts';
+import { isQuick, percentile, rateLatencyMetrics, round, writeResult } from './lib/result.ts';
 
 const quick = isQuick();
 const logger = createLogger({ service: 'bench-e2e', level: 'warn' });
@@ -154,13 +154,7 @@ const growth = Math.max(meanIn(b0, b1, 'bridge') - meanIn(a0, a1, 'bridge'), mea
 
 const file = writeResult('e2e', quick, {
   metrics: {
-    latency_ms_p50_at_10: round(at10.p50, 3),
-    latency_ms_p99_at_10: round(at10.p99, 3),
-    latency_ms_p50_at_100: round(at100.p50, 3),
-    latency_ms_p99_at_100: round(at100.p99, 3),
-    latency_ms_p999_at_100: round(at100.p999, 3),
-    latency_ms_p50_at_1000: round(at1000.p50, 3),
-    latency_ms_p99_at_1000: round(at1000.p99, 3),
+    ...rateLatencyMetrics(at10, at100, at1000),
     hop_bridge_ms_p50: round(at100.hopBridge, 3),
     hop_listener_ms_p50: round(at100.hopListener, 3),
     hop_decide_ms_p50: round(at100.hopDecide, 3),

@@ -36,3 +36,22 @@ export function writeResult(name: string, quick: boolean, result: BenchResult): 
 }
 
 export const isQuick = () => process.argv.includes('--quick');
+
+export interface RateLatency {
+  p50: number;
+  p99: number;
+  p999: number;
+}
+
+/** The latency metrics BENCH.md names for the 10, 100 and 1,000 scans/s runs (bridge and e2e). */
+export function rateLatencyMetrics(at10: RateLatency, at100: RateLatency, at1000: RateLatency): Record<string, number> {
+  return {
+    latency_ms_p50_at_10: round(at10.p50, 3),
+    latency_ms_p99_at_10: round(at10.p99, 3),
+    latency_ms_p50_at_100: round(at100.p50, 3),
+    latency_ms_p99_at_100: round(at100.p99, 3),
+    latency_ms_p999_at_100: round(at100.p999, 3),
+    latency_ms_p50_at_1000: round(at1000.p50, 3),
+    latency_ms_p99_at_1000: round(at1000.p99, 3),
+  };
+}

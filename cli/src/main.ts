@@ -15,7 +15,7 @@ Examples:
   ./dolphin up --demo          run everything on a local member with the demo scan producer
   ./dolphin test               typecheck, then every unit and integration test
   ./dolphin test test/integration/cluster.test.ts
-  HZ_MEMBERS=10.0.0.5:5701 ./dolphin up   join an existing cluster instead of starting a member
+  HZ_MEMBERS=hz1:5701,hz2:5701 ./dolphin up   join an existing cluster instead of starting a member
 
 Configuration: config/dolphin.json, config/dolphin.<env>.json (DOLPHIN_ENV=dev|test|prod),
 then DOLPHIN__section__key=value environment variables. Docs: docs/operations.md`);
