@@ -1,9 +1,4 @@
-import { nowEpochNs, type FeatureScan, type ScanRecord } from '@dolphin/core';
-import { velDiv } from '@dolphin/scanfile';
-
-export { loadConfig } from '@dolphin/core';
-
-export const velDivOf = (s: ScanRecord): number => velDiv(s);
+import { nowEpochNs, velDiv, type FeatureScan } from '@dolphin/core';
 
 const ms = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? `${((b - a) / 1e6).toFixed(2)} ms` : '?');
 

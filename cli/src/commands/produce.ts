@@ -1,4 +1,4 @@
-import { loadConfig, velDivOf } from '../scan-view.ts';
+import { loadConfig, velDiv } from '@dolphin/core';
 import { MAX_RATE, produceScans, replayScans, type WriteMode } from '@dolphin/scanfile';
 
 export interface ProduceOptions {
@@ -34,7 +34,7 @@ export async function produce(o: ProduceOptions): Promise<number> {
     scanDir, rate: o.rate, mode: o.mode, format: o.format, seed: o.seed, assets: o.assets, signal: stopSignal(),
     ...(o.count !== undefined ? { count: o.count } : {}),
     onWrite: (scan, file) => {
-      const vd = velDivOf(scan);
+      const vd = velDiv(scan);
       if (vd <= -0.02) regimes++;
       const now = Date.now();
       if (now - last >= 1_000 || o.rate <= 1) {

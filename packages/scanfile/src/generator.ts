@@ -97,8 +97,3 @@ export class ScanGenerator {
     return row as ScanRecord;
   }
 }
-
-/** The strategy's signal: `w50_velocity − w150_velocity` (DESIGN.md §5). */
-export function velDiv(scan: Pick<ScanRecord, 'w50_velocity' | 'w150_velocity'>): number {
-  return scan.w50_velocity - scan.w150_velocity;
-}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Dictionary, Field, Float32, Float64, Int32, LargeUtf8, List, Table, Utf8, tableToIPC, vectorFromArray, type Vector } from 'apache-arrow';
-import { sampleScan, SCAN_WINDOW_FIELDS, type ScanRecord } from '@dolphin/core';
-import { decodeScanFile, encodeScans, scansToTable, ScanGenerator, velDiv, scanFileName, dateDirName, SCAN_FILE_RE } from './index.ts';
+import { sampleScan, SCAN_WINDOW_FIELDS, velDiv, type ScanRecord } from '@dolphin/core';
+import { decodeScanFile, encodeScans, scansToTable, ScanGenerator, scanFileName, dateDirName, SCAN_FILE_RE } from './index.ts';
 
 const ok = (bytes: Uint8Array) => {
   const r = decodeScanFile(bytes);

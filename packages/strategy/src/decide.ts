@@ -1,5 +1,5 @@
-import type { Exf, ObFeatures, Posture, Safety, ScanRecord } from '@dolphin/core';
-import { fill, type Fill } from './broker.ts';
+import { velDiv, type Exf, type ObFeatures, type Posture, type Safety, type ScanRecord } from '@dolphin/core';
+import { fill, shortPnl, type Fill } from './broker.ts';
 import type { StrategyParams } from './params.ts';
 import { unrealized, type StrategyState } from './state.ts';
 
@@ -40,10 +40,6 @@ export interface Decision {
 
 const utcDay = (tsNs: number) => new Date(tsNs / 1e6).toISOString().slice(0, 10);
 
-export function velDivOf(scan: Pick<ScanRecord, 'w50_velocity' | 'w150_velocity'>): number {
-  return scan.w50_velocity - scan.w150_velocity;
-}
-
 function priceOf(scan: Pick<ScanRecord, 'assets' | 'asset_prices'>, symbol: string): number | undefined {
   const i = scan.assets.indexOf(symbol);
   return i < 0 ? undefined : scan.asset_prices[i];
@@ -66,7 +62,7 @@ function exitReason(state: StrategyState, price: number, tsNs: number, p: Strate
  * same function, so a backtest over archived scans reproduces live decisions.
  */
 export function decide(state: StrategyState, scan: ScanRecord, inputs: DecisionInputs, p: StrategyParams): Decision {
-  const vd = velDivOf(scan);
+  const vd = velDiv(scan);
   if (scan.timestamp_ns <= state.lastScanTsNs) {
     return { orders: [], state, velDiv: vd, blocked: [], skipped: scan.timestamp_ns === state.lastScanTsNs ? 'duplicate' : 'older' };
   }
@@ -88,7 +84,7 @@ export function decide(state: StrategyState, scan: ScanRecord, inputs: DecisionI
   if (reason && s.position && markPrice !== undefined) {
     const pos = s.position;
     const f = fill('BUY', pos.quantity, markPrice, p.feeBps, p.slippageBps);
-    const gross = (pos.entryPrice - f.price) * pos.quantity;
+    const gross = shortPnl(pos.entryPrice, f.price, pos.quantity);
     // The entry fee was paid when the position opened; a trade's realized PnL counts both fees.
     orders.push({ ...f, symbol: pos.symbol, reason, scanNumber: scan.scan_number, tsNs: ts, realized: gross - f.fee - pos.entryFee });
     s = {

@@ -1,4 +1,5 @@
 import type { Posture } from '@dolphin/core';
+import { shortPnl } from './broker.ts';
 import type { StrategyParams } from './params.ts';
 
 export interface OpenPosition {
@@ -53,5 +54,5 @@ export function initialState(params: StrategyParams): StrategyState {
 /** Gain of the open position marked at `price`, before exit costs. */
 export function unrealized(state: StrategyState, price: number | undefined): number {
   const p = state.position;
-  return p && price !== undefined ? (p.entryPrice - price) * p.quantity : 0;
+  return p && price !== undefined ? shortPnl(p.entryPrice, price, p.quantity) : 0;
 }

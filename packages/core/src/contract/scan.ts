@@ -60,3 +60,8 @@ export const featureScanSchema = z
   })
   .superRefine(pricesMatchAssets);
 export type FeatureScan = z.infer<typeof featureScanSchema>;
+
+/** The strategy's signal, `w50_velocity − w150_velocity` (DESIGN.md §5): one definition for all. */
+export function velDiv(scan: Pick<ScanRecord, 'w50_velocity' | 'w150_velocity'>): number {
+  return scan.w50_velocity - scan.w150_velocity;
+}
