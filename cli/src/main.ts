@@ -69,8 +69,9 @@ member.command('jar').description('print the member jar path, fetching it first 
 program.command('bench')
   .description(`run a benchmark; it writes bench/results/<name>.json (one of: ${benchNames().join(', ')})`)
   .argument('<name>')
+  .argument('[args...]', "the benchmark's own options after --, e.g. `dolphin bench e2e -- --only 100 --seconds 60`")
   .option('--quick', 'a run of under a minute', false)
-  .action((name: string, o: { quick: boolean }) => exitWith(bench(name, o.quick)));
+  .action((name: string, args: string[], o: { quick: boolean }) => exitWith(bench(name, o.quick, args)));
 
 program.command('doctor').description('check the toolchain, the jar, the config and the cluster').action(() => exitWith(doctor()));
 

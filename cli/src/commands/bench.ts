@@ -10,14 +10,14 @@ export function benchNames(): string[] {
 }
 
 /** Runs bench/<name>.ts, which writes bench/results/<name>.json. */
-export function bench(name: string, quick: boolean): Promise<number> {
+export function bench(name: string, quick: boolean, args: readonly string[] = []): Promise<number> {
   const file = path.join(BENCH_DIR, `${name}.ts`);
   if (!existsSync(file)) {
     console.error(`dolphin bench: no benchmark "${name}"; there are: ${benchNames().join(', ')}`);
     return Promise.resolve(2);
   }
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [file, ...(quick ? ['--quick'] : [])], { cwd: REPO_ROOT, stdio: 'inherit' });
+    const child = spawn(process.execPath, [file, ...(quick ? ['--quick'] : []), ...args], { cwd: REPO_ROOT, stdio: 'inherit' });
     child.on('exit', (code) => resolve(code ?? 1));
   });
 }

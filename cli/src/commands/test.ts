@@ -38,7 +38,13 @@ export async function test(vitestArgs: string[], options: { typecheck: boolean }
   ]);
   try {
     const r = JSON.parse(readFileSync(report, 'utf8')) as VitestJson;
-    console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+    // A crashed test worker leaves its tests neither passed nor failed: they count as failed.
+    const unfinished = r.numTotalTests - r.numPassedTests - r.numFailedTests - r.numPendingTests - r.numTodoTests;
+    console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + unfinished} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+    if (unfinished > 0) {
+      console.error(`dolphin test: ${unfinished} test(s) did not finish (a test worker crashed; see the errors above)`);
+      return code === 0 ? 1 : code;
+    }
     if (r.numTotalTests === 0) {
       console.error('dolphin test: no test ran');
       return code === 0 ? 1 : code;

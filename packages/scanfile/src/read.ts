@@ -1,6 +1,7 @@
 import { tableFromIPC, Vector, type Table } from 'apache-arrow';
 import { scanRecordSchema, formatIssues, type ScanRecord } from '@dolphin/core';
 import { ScanFileErrors } from './errors.ts';
+import { readFlatIpc } from './flat-ipc.ts';
 
 export type IpcFormat = 'file' | 'stream';
 
@@ -99,15 +100,18 @@ export function decodeScanFile(bytes: Uint8Array): DecodeResult {
   if (!shape.complete) {
     return { kind: 'incomplete', reason: shape.format === 'file' ? 'no Arrow footer yet' : 'no end-of-stream marker yet', empty: false };
   }
-  let table: Table;
-  try {
-    table = tableFromIPC(bytes);
-  } catch (err) {
-    return { kind: 'invalid', code: ScanFileErrors.DOLPHIN_SCANFILE_CORRUPT.code, reason: `Arrow cannot decode it: ${(err as Error).message}` };
+  // The scan schema is flat: read it straight from the bytes; anything else goes through Arrow.
+  let raws = readFlatIpc(bytes, shape.format);
+  if (raws === undefined) {
+    try {
+      raws = tableRows(tableFromIPC(bytes));
+    } catch (err) {
+      return { kind: 'invalid', code: ScanFileErrors.DOLPHIN_SCANFILE_CORRUPT.code, reason: `Arrow cannot decode it: ${(err as Error).message}` };
+    }
   }
-  if (table.numRows === 0) return { kind: 'invalid', code: ScanFileErrors.DOLPHIN_SCANFILE_NO_ROWS.code, reason: 'no rows' };
+  if (raws.length === 0) return { kind: 'invalid', code: ScanFileErrors.DOLPHIN_SCANFILE_NO_ROWS.code, reason: 'no rows' };
   const rows: ScanRecord[] = [];
-  for (const [i, raw] of tableRows(table).entries()) {
+  for (const [i, raw] of raws.entries()) {
     const parsed = scanRecordSchema.safeParse(raw);
     if (!parsed.success) {
       return { kind: 'invalid', code: ScanFileErrors.DOLPHIN_SCANFILE_BAD_SCHEMA.code, reason: `row ${i}: ${formatIssues(parsed.error.issues).join('; ')}` };
