@@ -60,6 +60,38 @@ const conn = await connect({ settings, logger, firstConnectTimeoutMs: 30_000 });
 }
 await (await openMap(conn, MapNames.SAFETY, safetySchema)).set(Keys.SAFETY_LATEST, { posture: 'APEX', size_scale: 1, reasons: ['bench'], ts: isoMicros() });
 
+/**
+ * The floor under the trading path on this machine: a bare Hazelcast `set` of a scan-sized
+ * value to the entry event in a second client (same process, no bridge, no trader, no work),
+ * every 10 ms — the hop every scan takes once. Measured on the same member in the same run.
+ */
+async function putToEventFloor(samples: number): Promise<number[]> {
+  const other = await connect({ settings, logger, firstConnectTimeoutMs: 30_000 });
+  const writer = await conn.client.getMap<string, string>('bench_floor');
+  const reader = await other.client.getMap<string, string>('bench_floor');
+  let arrived: (() => void) | undefined;
+  let sentAt = 0n;
+  const lat: number[] = [];
+  await reader.addEntryListener({
+    added: () => arrived?.(),
+    updated: () => {
+      lat.push(Number(process.hrtime.bigint() - sentAt) / 1e6);
+      arrived?.();
+    },
+  }, 'k', true);
+  const value = JSON.stringify(new ScanGenerator({ seed: 9 }).next(1.8e18));
+  for (let i = 0; i < samples + 500; i++) {
+    const p = new Promise<void>((r) => { arrived = r; });
+    sentAt = process.hrtime.bigint();
+    void writer.set('k', `${value} ${i}`);
+    await p;
+    await sleep(10);
+  }
+  await writer.destroy();
+  await other.shutdown();
+  return lat.slice(500); // the first ones warm the listener path
+}
+
 interface Services { bridge: ChildProcess; trader: ChildProcess; scanDir: string; stop(): Promise<void> }
 
 /** Bridge and trader as processes over a fresh scan folder and state. */
@@ -94,9 +126,20 @@ async function produce(dir: string, rate: number, count: number): Promise<Map<nu
   return new Map([...byFile].map(([f, ns]) => [Number(/scan_(\d+)_/.exec(f)?.[1]), ns]));
 }
 
-const rssMb = (pid: number | undefined) => {
+/** RSS in MB from /proc: whole, and its anonymous part (heap, malloc) — the rest is mapped code. */
+const rssMb = (pid: number | undefined, field: 'VmRSS' | 'RssAnon' = 'VmRSS') => {
   try {
-    return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+    return Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+};
+
+/** CPU seconds (user + system) a process has used so far. */
+const cpuSeconds = (pid: number | undefined) => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks of 1/100 s
   } catch {
     return Number.NaN;
   }
@@ -110,10 +153,21 @@ async function atRate(rate: number, seconds: number, sampleRss = false) {
   const decided = new Map<number, Stamps>();
   const w = watchMap(conn, stateMap, { key: Keys.STATE_LATEST, onUpdate: (u) => { decided.set(u.value.last_scan_number, u.value.stamps as Stamps); } });
   await w.ready;
-  const rss: Array<{ t: number; bridge: number; trader: number }> = [];
+  const rss: Array<{ t: number; bridge: number; trader: number; bridgeAnon: number; traderAnon: number }> = [];
   const t0 = Date.now();
-  const sampler = sampleRss ? setInterval(() => rss.push({ t: (Date.now() - t0) / 1000, bridge: rssMb(svc.bridge.pid), trader: rssMb(svc.trader.pid) }), 1_000) : undefined;
+  const sampler = sampleRss ? setInterval(() => rss.push({
+    t: (Date.now() - t0) / 1000, bridge: rssMb(svc.bridge.pid), trader: rssMb(svc.trader.pid),
+    bridgeAnon: rssMb(svc.bridge.pid, 'RssAnon'), traderAnon: rssMb(svc.trader.pid, 'RssAnon'),
+  }), 1_000) : undefined;
+  const cpu0 = { bridge: cpuSeconds(svc.bridge.pid), trader: cpuSeconds(svc.trader.pid), member: cpuSeconds(member.pid), bench: process.cpuUsage() };
   const renamed = await produce(svc.scanDir, rate, Math.round(rate * seconds));
+  const bc = process.cpuUsage(cpu0.bench);
+  const cpuMsPerScan = {
+    bridge: ((cpuSeconds(svc.bridge.pid) - cpu0.bridge) * 1e3) / renamed.size,
+    trader: ((cpuSeconds(svc.trader.pid) - cpu0.trader) * 1e3) / renamed.size,
+    member: ((cpuSeconds(member.pid) - cpu0.member) * 1e3) / renamed.size,
+    bench: (bc.user + bc.system) / 1e3 / renamed.size,
+  };
   const deadline = Date.now() + 15_000;
   while (decided.size < renamed.size && Date.now() < deadline) await sleep(20);
   clearInterval(sampler);
@@ -131,13 +185,31 @@ async function atRate(rate: number, seconds: number, sampleRss = false) {
   }
   const out = {
     p50: percentile(lat, 50), p99: percentile(lat, 99), p999: percentile(lat, 99.9), n: lat.length, missing: renamed.size - lat.length,
-    hopBridge: percentile(hops.bridge, 50), hopListener: percentile(hops.listener, 50), hopDecide: percentile(hops.decide, 50), rss,
+    hopBridge: percentile(hops.bridge, 50), hopListener: percentile(hops.listener, 50), hopDecide: percentile(hops.decide, 50),
+    hopBridgeP99: percentile(hops.bridge, 99), hopListenerP99: percentile(hops.listener, 99), hopDecideP99: percentile(hops.decide, 99), rss, cpuMsPerScan,
   };
-  console.log(`  ${rate}/s: n=${out.n} missing=${out.missing} p50 ${out.p50.toFixed(3)} ms p99 ${out.p99.toFixed(3)} ms p99.9 ${out.p999.toFixed(3)} ms; hops p50: rename→put ${out.hopBridge.toFixed(3)}, put→listener ${out.hopListener.toFixed(3)}, listener→decided ${out.hopDecide.toFixed(3)} ms`);
+  const f = (n: number) => n.toFixed(3);
+  console.log(`  ${rate}/s: n=${out.n} missing=${out.missing} p50 ${f(out.p50)} ms p99 ${f(out.p99)} ms p99.9 ${f(out.p999)} ms`
+    + `; hops p50/p99: rename→put ${f(out.hopBridge)}/${f(out.hopBridgeP99)}, put→listener ${f(out.hopListener)}/${f(out.hopListenerP99)}, listener→decided ${f(out.hopDecide)}/${f(out.hopDecideP99)} ms`);
+  console.log(`  CPU ms per scan: ${Object.entries(cpuMsPerScan).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
+  const last = rss.at(-1);
+  if (last) console.log(`  RSS at the end: bridge ${last.bridge.toFixed(1)} MB (anon ${last.bridgeAnon.toFixed(1)}), trader ${last.trader.toFixed(1)} MB (anon ${last.traderAnon.toFixed(1)})`);
   return out;
 }
 
 console.log(`e2e benchmark (${quick ? 'quick' : 'full'})`);
+// `--only <rate> [--seconds N]` runs one rate with RSS sampling and writes nothing (for looking at variance).
+const argAfter = (flag: string) => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : undefined);
+const only = argAfter('--only');
+if (only !== undefined) {
+  await atRate(Number(only), Number(argAfter('--seconds') ?? 30), true);
+  await conn.shutdown();
+  await member.stop(15_000);
+  process.exit(0);
+}
+const floor = await putToEventFloor(quick ? 1_500 : 6_000);
+const floorP = { p50: percentile(floor, 50), p99: percentile(floor, 99), p999: percentile(floor, 99.9) };
+console.log(`  floor, bare set → entry event: p50 ${floorP.p50.toFixed(3)} ms p99 ${floorP.p99.toFixed(3)} ms p99.9 ${floorP.p999.toFixed(3)} ms`);
 const at10 = await atRate(10, quick ? 5 : 30);
 const at1000 = await atRate(1_000, quick ? 3 : 10);
 // 100 scans/s last and longest: its RSS samples are the memory figures.
@@ -163,11 +235,23 @@ const file = writeResult('e2e', quick, {
     rss_mb_trader_max: round(maxOf('trader'), 1),
     rss_growth_mb_min1_to_min10: round(growth, 1),
     undecided_at_100: at100.missing,
+    hop_bridge_ms_p99: round(at100.hopBridgeP99, 3),
+    hop_listener_ms_p99: round(at100.hopListenerP99, 3),
+    hop_decide_ms_p99: round(at100.hopDecideP99, 3),
+    cpu_ms_per_scan_bridge: round(at100.cpuMsPerScan.bridge, 3),
+    cpu_ms_per_scan_trader: round(at100.cpuMsPerScan.trader, 3),
+    cpu_ms_per_scan_member: round(at100.cpuMsPerScan.member, 3),
   },
   baseline: {
-    what: 'JSON.parse of the same scans in the same process (the least any consumer of a scan does), against decide()',
+    what: 'decide() against JSON.parse of the same scans in the same process (the least any consumer of a scan does); '
+      + 'the whole path at 100 scans/s against the floor under it: a bare Hazelcast set of a scan-sized value to the entry event in another client, on the same member, every 10 ms',
     json_parse_ns_per_scan: round(cost.parseNs, 0),
     ratio_decide_over_parse: round(cost.decideNs / cost.parseNs, 3),
+    floor_set_to_event_ms_p50: round(floorP.p50, 3),
+    floor_set_to_event_ms_p99: round(floorP.p99, 3),
+    floor_set_to_event_ms_p999: round(floorP.p999, 3),
+    ratio_p50_at_100_over_floor: round(at100.p50 / floorP.p50, 2),
+    ratio_p99_at_100_over_floor: round(at100.p99 / floorP.p99, 2),
   },
 });
 console.log(`wrote ${file}`);

@@ -33,7 +33,7 @@ export interface BridgeOptions {
 /** Linux file times tick on a coarse clock; files within this much of each other may be in either order. */
 const MTIME_SLACK_NS = 50e6;
 /** The position file is rewritten at most this often. */
-const POSITION_SAVE_MS = 25;
+const POSITION_SAVE_MS = 250;
 /** How many of the newest files a first start looks through for a valid newest scan. */
 const FIRST_START_LOOKBACK = 200;
 /** Backoff while the map cannot be written (Hazelcast down or reconnecting). */
@@ -100,6 +100,7 @@ export class ScanBridge {
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
   private saveTimer: NodeJS.Timeout | undefined;
+  private saving: Promise<void> | undefined;
   private retryMs = 0;
   private wake: (() => void) | undefined;
   private readonly stopSignal: Promise<void>;
@@ -416,22 +417,32 @@ export class ScanBridge {
   }
 
   /**
-   * The position file is written at most every POSITION_SAVE_MS, off the per-scan path (a write
-   * and rename cost ≈ 170 µs, as much as the put). Losing the last few ms of it in a crash is
-   * harmless: at start the bridge also reads what the map holds and takes the later of the two.
+   * The position file is written at most every POSITION_SAVE_MS, off the per-scan path and off
+   * the event loop, one write at a time. Losing the last moments of it in a crash is harmless: at
+   * start the bridge also reads what the map holds and takes the later of the two.
    */
   private scheduleSave(): void {
-    if (this.saveTimer) return;
-    this.saveTimer = setTimeout(() => this.saveNow(), POSITION_SAVE_MS);
+    if (this.saveTimer || this.stopped) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      if (this.saving) return this.scheduleSave(); // still writing the last one: try again later
+      const position = this.position;
+      if (!position) return;
+      this.saving = this.store.save(position)
+        .catch((err: unknown) => this.o.logger.warn({ err, file: this.store.file }, 'could not save the bridge position; the map still holds it'))
+        .finally(() => { this.saving = undefined; });
+    }, POSITION_SAVE_MS);
     this.saveTimer.unref();
   }
 
-  private saveNow(): void {
+  /** At shutdown: after any write in flight, the last position, written before returning. */
+  private async saveFinal(): Promise<void> {
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
+    await this.saving;
     if (!this.position) return;
     try {
-      this.store.save(this.position);
+      this.store.saveSync(this.position);
     } catch (err) {
       this.o.logger.warn({ err, file: this.store.file }, 'could not save the bridge position; the map still holds it');
     }
@@ -482,7 +493,7 @@ export class ScanBridge {
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
     await this.idle.catch(() => undefined);
-    this.saveNow();
+    await this.saveFinal();
     await this.o.flushHistory?.();
   }
 }

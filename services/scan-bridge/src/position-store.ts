@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@dolphin/core';
 import { positionSchema, type Position } from './scan-order.ts';
@@ -29,8 +30,18 @@ export class PositionStore {
     }
   }
 
-  save(position: Position): void {
+  /** At shutdown: written before the process exits. */
+  saveSync(position: Position): void {
     writeFileSync(this.tmp, JSON.stringify(position));
     renameSync(this.tmp, this.file);
+  }
+
+  /**
+   * While running: on libuv's threads, so a rename stuck behind a journal commit (seen to take
+   * 200 ms on a busy disk) never stalls the event loop. The caller keeps one save in flight.
+   */
+  async save(position: Position): Promise<void> {
+    await writeFile(this.tmp, JSON.stringify(position));
+    await rename(this.tmp, this.file);
   }
 }
