@@ -1,6 +1,7 @@
 export * from './paths.ts';
 export * from './errors.ts';
 export * from './time.ts';
+export * from './random.ts';
 export * from './validate.ts';
 export * from './config-schema.ts';
 export * from './config.ts';

@@ -1,16 +1,4 @@
-import { isoMicros, SCAN_SCHEMA_VERSION, SCAN_WINDOWS, type ScanRecord } from '@dolphin/core';
-
-/** mulberry32: small, fast, seedable; the same seed gives the same scans everywhere. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { isoMicros, SCAN_SCHEMA_VERSION, SCAN_WINDOWS, seededRandom, type ScanRecord } from '@dolphin/core';
 
 const BASES = ['BTC', 'ETH', 'SOL', 'BNB', 'XRP', 'ADA', 'DOGE', 'AVAX', 'DOT', 'LINK', 'TRX', 'MATIC', 'LTC', 'BCH', 'ATOM',
   'UNI', 'XLM', 'ETC', 'FIL', 'APT', 'ARB', 'OP', 'NEAR', 'ICP', 'HBAR', 'VET', 'ALGO', 'AAVE', 'MKR', 'SAND', 'MANA', 'AXS',

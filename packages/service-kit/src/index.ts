@@ -4,3 +4,4 @@ export { ComponentStack, type CloseFn, type ComponentOptions, type CloseReport }
 export { StateRegistry, writeSnapshot, takeSnapshot, snapshotPath, SNAPSHOT_MARKER, type StateHandler } from './state.ts';
 export { createRegistry, serveMetrics } from './metrics-server.ts';
 export { KitErrors } from './errors.ts';
+export { every } from './every.ts';
