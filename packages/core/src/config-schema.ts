@@ -51,6 +51,54 @@ export const scanBridgeConfigSchema = z.strictObject({
   source: z.string().min(1).default('scan-bridge'),
 });
 
+/** Where one indicator's numbers come from (services/indicators, docs/indicators.md). */
+export const providerSpecSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('synthetic'), seed: z.number().int().default(1) }),
+  z.strictObject({ kind: z.literal('replay'), file: z.string().min(1).transform(fromRoot) }),
+  z.strictObject({
+    kind: z.literal('http'),
+    /** A documented preset (docs/indicators.md), or url + path. */
+    preset: z.string().min(1).optional(),
+    url: z.url().optional(),
+    path: z.string().min(1).optional(),
+    scale: z.number().optional(),
+  }).refine((h) => h.preset !== undefined || (h.url !== undefined && h.path !== undefined), 'give a preset, or both url and path'),
+]);
+export type ProviderSpec = z.infer<typeof providerSpecSchema>;
+
+const factorSchema = (everyMs: number, seed: number) => z.strictObject({
+  everyMs: z.number().int().min(100).default(everyMs),
+  provider: providerSpecSchema.default({ kind: 'synthetic', seed }),
+}).prefault({});
+
+export const indicatorsConfigSchema = z.strictObject({
+  /** `one`: every publisher in one process; `each`: a process per publisher (own unit and limits). */
+  processes: z.enum(['one', 'each']).default('one'),
+  fetch: z.strictObject({
+    timeoutMs: z.number().int().positive().default(5_000),
+    /** Tries per scheduled refresh. */
+    attempts: z.number().int().min(1).default(3),
+    backoff: backoffSchema.prefault({ initialMs: 250, maxMs: 4_000 }),
+    breaker: z.strictObject({
+      failureThreshold: z.number().int().min(1).default(5),
+      openMs: z.number().int().positive().default(60_000),
+    }).prefault({}),
+  }).prefault({}),
+  funding_btc: factorSchema(30_000, 1),
+  dvol_btc: factorSchema(30_000, 2),
+  fear_greed: factorSchema(60_000, 3),
+  taker_ratio: factorSchema(30_000, 4),
+  /** exf_latest is written on every refresh and at least this often. */
+  exfPublishMs: z.number().int().min(100).default(10_000),
+  ob: z.strictObject({
+    everyMs: z.number().int().min(100).default(5_000),
+    symbols: z.array(z.string().regex(/^[A-Z0-9]+$/, 'an upper-case symbol such as BTCUSDT')).min(1).default(['BTCUSDT', 'ETHUSDT', 'SOLUSDT']),
+    provider: providerSpecSchema.default({ kind: 'synthetic', seed: 5 }),
+  }).prefault({}),
+  esof: z.strictObject({ everyMs: z.number().int().min(100).default(15_000) }).prefault({}),
+});
+export type IndicatorsConfig = z.infer<typeof indicatorsConfigSchema>;
+
 export const dolphinConfigSchema = z.strictObject({
   env: z.enum(['dev', 'test', 'prod']).default('dev'),
   log: logConfigSchema.prefault({}),
@@ -70,6 +118,9 @@ export const dolphinConfigSchema = z.strictObject({
     /** Strategy parameters (packages/strategy, docs/strategy.md); checked by the trader at start. */
     strategy: z.record(z.string(), z.unknown()).default({}),
   }).prefault({}),
+  indicators: indicatorsConfigSchema.prefault({}),
+  /** Safety parameters (services/safety, docs/safety.md); checked by the safety service at start. */
+  safety: z.record(z.string(), z.unknown()).default({}),
   /** Where services keep durable local state (ledgers, restart snapshots, bridge position); relative to the checkout. */
   stateDir: z.string().min(1).default('.dolphin/state').transform(fromRoot),
   metrics: z.strictObject({

@@ -1,0 +1,10 @@
+export { calendarFactors, nextMonthlyExpiryMs, monthlyExpiryMs, SESSIONS, type CalendarFactors, type Session } from './esof.ts';
+export { obFeatures, OB_LEVELS } from './ob-features.ts';
+export { pushedAtMs, type Tracked } from './freshness.ts';
+export { ExfPublisher, EXF_FIELDS, type ExfField } from './exf-publisher.ts';
+export { ObPublisher } from './ob-publisher.ts';
+export { PUBLISHERS, publishersFromArgv, startPublishers, type PublisherName } from './publishers.ts';
+export type { Provider, FetchContext, OrderBook, BookLevels } from './providers/provider.ts';
+export { syntheticNumber, syntheticBooks, SYNTHETIC_FACTORS, type SyntheticFactor } from './providers/synthetic.ts';
+export { replayNumber, replayBooks, readReplayNumbers, ReplayFileError } from './providers/replay.ts';
+export { numberProvider, bookProviders } from './providers/from-spec.ts';
