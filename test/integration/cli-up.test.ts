@@ -31,9 +31,12 @@ describe('./dolphin up', () => {
     expect(said(up, /scan-bridge running \(pid \d+\)/)).toBeDefined();
     expect(said(up, /producer running \(pid \d+\)/)).toBeDefined();
     expect(said(up, /event-trader running \(pid \d+\)/)).toBeDefined();
-    expect(said(up, /demo safety posture APEX/)).toBeDefined();
-    // The demo trades on scans: they arrive, and `dolphin up` shows them as they do.
+    expect(said(up, /indicators running \(pid \d+\)/)).toBeDefined();
+    expect(said(up, /safety running \(pid \d+\)/)).toBeDefined();
+    // The demo trades on scans: they arrive, and `dolphin up` shows them as they do, with the
+    // posture the safety service decides from the demo indicators.
     await waitFor(() => up.text.filter((l) => /scan #\d+ .* vel_div -?\d\.\d{4}/.test(l)).length >= 2, 'scans shown arriving', 30_000);
+    await waitFor(() => said(up, /safety: (APEX|STALKER|TURTLE|HIBERNATE) size ×\d\.\d\d/), 'the safety posture shown', 30_000);
     expect(await memberHealth(`127.0.0.1:${port}`)).toMatchObject({ nodeState: 'ACTIVE' });
 
     const twin = dolphin(['up', '--port', String(port + 1)], env);
@@ -42,7 +45,7 @@ describe('./dolphin up', () => {
 
     process.kill(up.child.pid as number, 'SIGINT');
     expect((await up.exited).code).toBe(0);
-    for (const name of ['producer', 'event-trader', 'scan-bridge']) expect(said(up, new RegExp(`${name} stopped \\(0\\)`)), name).toBeDefined();
+    for (const name of ['producer', 'event-trader', 'scan-bridge', 'safety', 'indicators']) expect(said(up, new RegExp(`${name} stopped \\(0\\)`)), name).toBeDefined();
     expect(await memberHealth(`127.0.0.1:${port}`, 500)).toBeUndefined();
   });
 

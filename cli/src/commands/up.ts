@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createLogger, dailyPnlSchema, featureScanSchema, isoMicros, Keys, loadConfig, MapNames, safetySchema, traderStateSchema, type Logger } from '@dolphin/core';
+import { createLogger, dailyPnlSchema, featureScanSchema, Keys, loadConfig, MapNames, safetySchema, traderStateSchema, type Logger } from '@dolphin/core';
+import { PUBLISHERS } from '@dolphin/indicators';
 import { connect, openMap, startMember, watchMap, type HzConnection, type MemberHandle, type Watch } from '@dolphin/hz';
 import { SERVICE_NODE_FLAGS } from '@dolphin/service-kit';
 import { ManagedChild } from '../children.ts';
@@ -19,13 +20,19 @@ export interface UpOptions {
 const mb = (bytes: number | undefined) => (bytes === undefined ? '?' : `${Math.round(bytes / 1024 / 1024)} MB`);
 const say = (line: string) => console.log(`dolphin: ${line}`);
 
-/** The services `up` runs, in start order (stopped in reverse). */
-function services(demo: boolean, rate: number, env: NodeJS.ProcessEnv): ManagedChild[] {
+/**
+ * The services `up` runs, in start order (stopped in reverse): the indicators (one process, or
+ * one per publisher when `indicators.processes` is `each`), safety, the scan bridge, the trader.
+ */
+function services(demo: boolean, rate: number, env: NodeJS.ProcessEnv, indicatorProcesses: 'one' | 'each'): ManagedChild[] {
   const node = process.execPath;
-  const service = (name: string) => new ManagedChild({
-    name, command: node, args: [...SERVICE_NODE_FLAGS, path.join(REPO_ROOT, `services/${name}/src/main.ts`)], env, logFile: path.join(LOG_DIR, `${name}.log`), waitReady: true,
+  const service = (name: string, dir = name, args: string[] = []) => new ManagedChild({
+    name, command: node, args: [...SERVICE_NODE_FLAGS, path.join(REPO_ROOT, `services/${dir}/src/main.ts`), ...args], env, logFile: path.join(LOG_DIR, `${name}.log`), waitReady: true,
   });
-  const list = [service('scan-bridge'), service('event-trader')];
+  const indicators = indicatorProcesses === 'one'
+    ? [service('indicators')]
+    : PUBLISHERS.map((p) => service(`indicators-${p}`, 'indicators', ['--only', p]));
+  const list = [...indicators, service('safety'), service('scan-bridge'), service('event-trader')];
   if (demo) {
     list.push(new ManagedChild({
       name: 'producer', command: node, args: [path.join(REPO_ROOT, 'cli/src/main.ts'), 'produce', '--rate', String(rate)],
@@ -52,14 +59,12 @@ export async function up(options: UpOptions): Promise<number> {
   let member: MemberHandle | undefined;
   let conn: HzConnection | undefined;
   const watches: Watch[] = [];
-  let demoSafety: NodeJS.Timeout | undefined;
   const started: ManagedChild[] = [];
   let stopping = false;
   const stopAll = async (why: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ why }, 'stopping Dolphin');
-    clearInterval(demoSafety);
     for (const w of watches) await w.close();
     for (const child of [...started].reverse()) {
       const exit = await child.stop(config.shutdown.componentTimeoutMs * 2);
@@ -101,7 +106,7 @@ export async function up(options: UpOptions): Promise<number> {
       DOLPHIN_ENV: config.env,
       DOLPHIN__log__pretty: '"never"',
     };
-    for (const child of services(options.demo, options.rate ?? 0.2, env)) {
+    for (const child of services(options.demo, options.rate ?? 0.2, env, config.indicators.processes)) {
       started.push(child); // before start(): one that fails to become ready is still stopped
       await child.start();
       say(`${child.spec.name} running (pid ${child.pid}); log ${child.spec.logFile}`);
@@ -110,16 +115,18 @@ export async function up(options: UpOptions): Promise<number> {
       });
     }
 
-    if (options.demo) {
-      // No safety service runs in this checkout yet: the demo supplies a fixed posture, renewed
-      // so it stays fresh, and says so in its reasons.
-      const safety = await openMap(conn, MapNames.SAFETY, safetySchema);
-      const publish = () => safety.set(Keys.SAFETY_LATEST, { posture: 'APEX', size_scale: 1, reasons: ['demo posture from dolphin up --demo (no safety service running)'], ts: isoMicros() })
-        .catch((err: unknown) => logger.warn({ err }, 'demo safety posture not written'));
-      await publish();
-      demoSafety = setInterval(() => void publish(), 30_000);
-      say('demo safety posture APEX (renewed every 30 s)');
-    }
+    // The posture as the safety service decides it: printed when it changes, with its reasons.
+    let lastPosture = '';
+    const safetyMap = await openMap(conn, MapNames.SAFETY, safetySchema);
+    watches.push(watchMap(conn, safetyMap, {
+      key: Keys.SAFETY_LATEST,
+      onUpdate: ({ value }) => {
+        const line = `${value.posture} size ×${value.size_scale.toFixed(2)}`;
+        if (line === lastPosture) return;
+        lastPosture = line;
+        say(`safety: ${line}${value.reasons.length > 0 ? ` — ${value.reasons.join('; ')}` : ''}`);
+      },
+    }));
     const trades = new TradeView(say);
     const stateMap = await openMap(conn, MapNames.STATE_BLUE, traderStateSchema);
     watches.push(watchMap(conn, stateMap, { key: Keys.STATE_LATEST, onUpdate: (u) => trades.onState(u.value) }));

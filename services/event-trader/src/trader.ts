@@ -108,6 +108,8 @@ export class EventTrader {
       updated_at: updatedAt,
       last_scan_ts: scan.timestamp,
       unrealized_pnl: cents(unreal),
+      // The safety service's drawdown: equity (capital + unrealized) against this.
+      day_start_equity: cents(d.state.dayStartEquity),
       vel_div: d.velDiv,
       day_locked: d.state.dayLocked,
       entry_blocked: d.blocked,
