@@ -11,7 +11,7 @@ import path from 'node:path';
 import { createLogger, isoMicros, Keys, loadConfig, MapNames, REPO_ROOT, safetySchema, traderStateSchema, type ScanRecord } from '@dolphin/core';
 import { connect, freePort, openMap, startMember, watchMap } from '@dolphin/hz';
 import { ScanGenerator } from '@dolphin/scanfile';
-import { SERVICE_NODE_FLAGS } from '@dolphin/service-kit';
+import { SERVICE_ENV, SERVICE_NODE_FLAGS } from '@dolphin/service-kit';
 import { decide, initialState, strategyParams } from '@dolphin/strategy';
 import { runProducer } from './lib/producer.ts';
 import { isQuick, percentile, rateLatencyMetrics, round, writeResult } from './lib/result.ts';
@@ -98,7 +98,7 @@ interface Services { bridge: ChildProcess; trader: ChildProcess; scanDir: string
 async function startServices(): Promise<Services> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'dolphin-bench-e2e-'));
   const env = {
-    ...process.env, HZ_MEMBERS: member.address, HZ_CLUSTER_NAME: member.clusterName, DOLPHIN_LOG_LEVEL: 'warn',
+    ...process.env, ...SERVICE_ENV, HZ_MEMBERS: member.address, HZ_CLUSTER_NAME: member.clusterName, DOLPHIN_LOG_LEVEL: 'warn',
     DOLPHIN_CONFIG_DIR: path.join(root, 'config'), DOLPHIN_STATE_DIR: path.join(root, 'state'),
     DOLPHIN__scans__dir: JSON.stringify(path.join(root, 'scans')),
   };
@@ -202,7 +202,11 @@ console.log(`e2e benchmark (${quick ? 'quick' : 'full'})`);
 const argAfter = (flag: string) => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : undefined);
 const only = argAfter('--only');
 if (only !== undefined) {
-  await atRate(Number(only), Number(argAfter('--seconds') ?? 30), true);
+  const r = await atRate(Number(only), Number(argAfter('--seconds') ?? 30), true);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const window = (from: number, to: number, k: 'bridge' | 'trader') => mean(r.rss.filter((x) => x.t >= from && x.t < to).map((x) => x[k]));
+  const end = r.rss.at(-1)?.t ?? 0;
+  for (const k of ['bridge', 'trader'] as const) console.log(`  RSS ${k}: first 60 s ${window(0, 60, k).toFixed(1)} MB, last 60 s ${window(end - 60, end + 1, k).toFixed(1)} MB`);
   await conn.shutdown();
   await member.stop(15_000);
   process.exit(0);

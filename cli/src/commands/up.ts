@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createLogger, dailyPnlSchema, featureScanSchema, Keys, loadConfig, MapNames, safetySchema, traderStateSchema, type Logger } from '@dolphin/core';
 import { PUBLISHERS } from '@dolphin/indicators';
 import { connect, openMap, startMember, watchMap, type HzConnection, type MemberHandle, type Watch } from '@dolphin/hz';
-import { SERVICE_NODE_FLAGS } from '@dolphin/service-kit';
+import { SERVICE_ENV, SERVICE_NODE_FLAGS } from '@dolphin/service-kit';
 import { ManagedChild } from '../children.ts';
 import { claimPidFile } from '../pidfile.ts';
 import { LOG_DIR, REPO_ROOT, UP_PID_FILE } from '../paths.ts';
@@ -101,6 +101,7 @@ export async function up(options: UpOptions): Promise<number> {
 
     const env: NodeJS.ProcessEnv = {
       ...process.env,
+      ...SERVICE_ENV,
       HZ_MEMBERS: members.join(','),
       HZ_CLUSTER_NAME: config.hazelcast.clusterName,
       DOLPHIN_ENV: config.env,

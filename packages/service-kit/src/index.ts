@@ -1,4 +1,4 @@
-export { runService, SERVICE_NODE_FLAGS, EXIT_OK, EXIT_FAILURE, EXIT_CONFIG, type ServiceContext, type ServiceDefinition, type ServiceRunOptions, type RunningService } from './run-service.ts';
+export { runService, SERVICE_NODE_FLAGS, SERVICE_ENV, EXIT_OK, EXIT_FAILURE, EXIT_CONFIG, type ServiceContext, type ServiceDefinition, type ServiceRunOptions, type RunningService } from './run-service.ts';
 export { Lifecycle } from './lifecycle.ts';
 export { ComponentStack, type CloseFn, type ComponentOptions, type CloseReport } from './components.ts';
 export { StateRegistry, writeSnapshot, takeSnapshot, snapshotPath, SNAPSHOT_MARKER, type StateHandler } from './state.ts';

@@ -65,6 +65,14 @@ export interface RunningService {
  */
 export const SERVICE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--max-old-space-size=192'];
 
+/**
+ * Environment every service process runs with. glibc gives each thread that allocates its own
+ * malloc arena (libuv's file threads, V8's GC helpers), and memory freed in one is not returned
+ * while others hold pages: two arenas keep the RSS lower and flatter (4-minute soak at 100
+ * scans/s: bridge 125 → 127 MB with two, 131 → 137 MB without).
+ */
+export const SERVICE_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 /** Configuration error (sysexits EX_CONFIG): restarting cannot help. */
