@@ -5,3 +5,4 @@ export { StateRegistry, writeSnapshot, takeSnapshot, snapshotPath, SNAPSHOT_MARK
 export { createRegistry, serveMetrics } from './metrics-server.ts';
 export { KitErrors } from './errors.ts';
 export { every } from './every.ts';
+export { JsonStateFile } from './json-file.ts';
