@@ -92,7 +92,18 @@ async function putToEventFloor(samples: number): Promise<number[]> {
   return lat.slice(500); // the first ones warm the listener path
 }
 
-interface Services { bridge: ChildProcess; trader: ChildProcess; scanDir: string; stop(): Promise<void> }
+interface Services { bridge: ChildProcess; trader: ChildProcess; scanDir: string; bridgeMetricsPort: number; stop(): Promise<void> }
+
+/** The bridge's own view of its memory, from its /metrics (prom-client's default process metrics), in MB. */
+async function bridgeMemory(port: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const [, name, labels, value] of text.matchAll(/^(nodejs_heap_size_used_bytes|nodejs_heap_size_total_bytes|nodejs_external_memory_bytes|nodejs_heap_space_size_used_bytes)(\{[^}]*\})?\s+([\d.e+]+)/gm)) {
+    const space = /space="([^"]+)"/.exec(labels ?? '')?.[1];
+    out[space ? `space_${space}` : (name as string).replace(/^nodejs_|_bytes$/g, '')] = Math.round(Number(value) / 1e5) / 10;
+  }
+  return out;
+}
 
 /** Bridge and trader as processes over a fresh scan folder and state. */
 async function startServices(): Promise<Services> {
@@ -102,15 +113,16 @@ async function startServices(): Promise<Services> {
     DOLPHIN_CONFIG_DIR: path.join(root, 'config'), DOLPHIN_STATE_DIR: path.join(root, 'state'),
     DOLPHIN__scans__dir: JSON.stringify(path.join(root, 'scans')),
   };
-  const start = (name: string) => new Promise<ChildProcess>((resolve, reject) => {
-    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, path.join(REPO_ROOT, `services/${name}/src/main.ts`)], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const bridgeMetricsPort = await freePort();
+  const start = (name: string, extra: Record<string, string> = {}) => new Promise<ChildProcess>((resolve, reject) => {
+    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, path.join(REPO_ROOT, `services/${name}/src/main.ts`)], { env: { ...env, ...extra }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     child.on('message', (m: { type?: string }) => m?.type === 'ready' && resolve(child));
     child.once('exit', (code) => reject(new Error(`${name} exited ${code}`)));
   });
-  const bridge = await start('scan-bridge');
+  const bridge = await start('scan-bridge', { DOLPHIN__metrics__port: String(bridgeMetricsPort) });
   const trader = await start('event-trader');
   return {
-    bridge, trader, scanDir: path.join(root, 'scans'),
+    bridge, trader, scanDir: path.join(root, 'scans'), bridgeMetricsPort,
     async stop() {
       for (const c of [trader, bridge]) {
         c.kill('SIGTERM');
@@ -160,7 +172,12 @@ async function atRate(rate: number, seconds: number, sampleRss = false) {
     bridgeAnon: rssMb(svc.bridge.pid, 'RssAnon'), traderAnon: rssMb(svc.trader.pid, 'RssAnon'),
   }), 1_000) : undefined;
   const cpu0 = { bridge: cpuSeconds(svc.bridge.pid), trader: cpuSeconds(svc.trader.pid), member: cpuSeconds(member.pid), bench: process.cpuUsage() };
+  const memAt: Array<[number, Record<string, number>]> = [];
+  const memTimer = sampleRss ? setTimeout(() => void bridgeMemory(svc.bridgeMetricsPort).then((m) => memAt.push([60, m]), () => undefined), 60_000) : undefined;
   const renamed = await produce(svc.scanDir, rate, Math.round(rate * seconds));
+  clearTimeout(memTimer);
+  if (sampleRss) memAt.push([Math.round((Date.now() - t0) / 1000), await bridgeMemory(svc.bridgeMetricsPort).catch(() => ({}))]);
+  for (const [t, m] of memAt) console.log(`  bridge memory at ${t} s (MB): ${Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const bc = process.cpuUsage(cpu0.bench);
   const cpuMsPerScan = {
     bridge: ((cpuSeconds(svc.bridge.pid) - cpu0.bridge) * 1e3) / renamed.size,
