@@ -38,11 +38,12 @@ export async function test(vitestArgs: string[], options: { typecheck: boolean }
   ]);
   try {
     const r = JSON.parse(readFileSync(report, 'utf8')) as VitestJson;
-    // A crashed test worker leaves its tests neither passed nor failed: they count as failed.
-    const unfinished = r.numTotalTests - r.numPassedTests - r.numFailedTests - r.numPendingTests - r.numTodoTests;
-    console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + unfinished} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
-    if (unfinished > 0) {
-      console.error(`dolphin test: ${unfinished} test(s) did not finish (a test worker crashed; see the errors above)`);
+    // A crashed test worker leaves its tests with no result, neither passed nor failed: they
+    // count as failed.
+    const noResult = r.numTotalTests - r.numPassedTests - r.numFailedTests - r.numPendingTests - r.numTodoTests;
+    console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + noResult} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+    if (noResult > 0) {
+      console.error(`dolphin test: ${noResult} test(s) have no result (a test worker crashed; see the errors above)`);
       return code === 0 ? 1 : code;
     }
     if (r.numTotalTests === 0) {

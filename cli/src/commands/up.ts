@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createLogger, dailyPnlSchema, featureScanSchema, Keys, loadConfig, MapNames, safetySchema, traderStateSchema, type Logger } from '@dolphin/core';
-import { PUBLISHERS } from '@dolphin/indicators';
+import { createLogger, dailyPnlSchema, featureScanSchema, INDICATOR_PUBLISHERS, Keys, loadConfig, MapNames, safetySchema, traderStateSchema, type Logger } from '@dolphin/core';
 import { connect, openMap, startMember, watchMap, type HzConnection, type MemberHandle, type Watch } from '@dolphin/hz';
 import { SERVICE_ENV, SERVICE_NODE_FLAGS } from '@dolphin/service-kit';
 import { ManagedChild } from '../children.ts';
@@ -31,7 +30,7 @@ function services(demo: boolean, rate: number, env: NodeJS.ProcessEnv, indicator
   });
   const indicators = indicatorProcesses === 'one'
     ? [service('indicators')]
-    : PUBLISHERS.map((p) => service(`indicators-${p}`, 'indicators', ['--only', p]));
+    : INDICATOR_PUBLISHERS.map((p) => service(`indicators-${p}`, 'indicators', ['--only', p]));
   const list = [...indicators, service('safety'), service('scan-bridge'), service('event-trader')];
   if (demo) {
     list.push(new ManagedChild({

@@ -71,6 +71,10 @@ const factorSchema = (everyMs: number, seed: number) => z.strictObject({
   provider: providerSpecSchema.default({ kind: 'synthetic', seed }),
 }).prefault({});
 
+/** The indicator publishers, each runnable in a process of its own (`main.ts --only <name>`). */
+export const INDICATOR_PUBLISHERS = ['exf', 'ob', 'esof'] as const;
+export type IndicatorPublisher = (typeof INDICATOR_PUBLISHERS)[number];
+
 export const indicatorsConfigSchema = z.strictObject({
   /** `one`: every publisher in one process; `each`: a process per publisher (own unit and limits). */
   processes: z.enum(['one', 'each']).default('one'),

@@ -70,7 +70,7 @@ export class ExfPublisher {
   async run(signal: AbortSignal): Promise<void> {
     this.startedMs = this.now();
     const loops = EXF_FIELDS.map((f) => every(this.o.sources[f].everyMs, signal, async () => {
-      await refreshTracked(f, this.tracked[f], this.o.sources[f].source, (v) => void exfSchema.shape[f].parse(v), { signal, logger: this.o.logger, metrics: this.o.metrics });
+      await refreshTracked(f, this.tracked[f], this.o.sources[f].source, (v) => exfSchema.shape[f].parse(v) as number, { signal, logger: this.o.logger, metrics: this.o.metrics });
       if (!signal.aborted) await this.publish();
     }));
     loops.push(every(this.o.publishEveryMs, signal, () => this.publish()));

@@ -1,4 +1,4 @@
-import { assetObSchema, type AssetObEntry, type Logger, type ObFeatures } from '@dolphin/core';
+import { assetObSchema, type AssetOb, type AssetObEntry, type Logger, type ObFeatures } from '@dolphin/core';
 import { isoOfMs, pushedAtMs, type Tracked } from './freshness.ts';
 import type { IndicatorMetrics } from './metrics.ts';
 import { obFeatures } from './ob-features.ts';
@@ -27,18 +27,13 @@ export interface ObPublisherOptions {
 export class ObPublisher {
   private readonly o: ObPublisherOptions;
   private readonly now: () => number;
-  private readonly tracked = new Map<string, Tracked<ReturnType<typeof obFeatures>>>();
-  /** The last book of each symbol, kept so failures are logged once, not every cycle. */
-  private readonly books = new Map<string, Tracked<OrderBook>>();
+  private readonly tracked = new Map<string, Tracked<AssetOb>>();
   private startedMs = 0;
 
   constructor(o: ObPublisherOptions) {
     this.o = o;
     this.now = o.now ?? Date.now;
-    for (const s of o.sources.keys()) {
-      this.tracked.set(s, { value: null, everyMs: o.everyMs });
-      this.books.set(s, { value: null, everyMs: o.everyMs });
-    }
+    for (const s of o.sources.keys()) this.tracked.set(s, { value: null, everyMs: o.everyMs });
   }
 
   record(): ObFeatures {
@@ -49,21 +44,13 @@ export class ObPublisher {
 
   private async cycle(signal: AbortSignal): Promise<void> {
     await Promise.all([...this.o.sources].map(async ([symbol, source]) => {
-      const t = this.tracked.get(symbol) as Tracked<ReturnType<typeof obFeatures>>;
-      const book = this.books.get(symbol) as Tracked<OrderBook>;
-      const ok = await refreshTracked(`ob ${symbol}`, book, source, () => undefined, { signal, logger: this.o.logger, metrics: this.o.metrics });
-      if (!ok || !book.value || book.lastOkMs === undefined) {
-        t.lastError = book.lastError;
-        return;
-      }
+      const t = this.tracked.get(symbol) as Tracked<AssetOb>;
+      const ok = await refreshTracked(`ob ${symbol}`, t, source, (book) => assetObSchema.parse(obFeatures(book)), { signal, logger: this.o.logger, metrics: this.o.metrics });
+      if (!ok || !t.value || t.lastOkMs === undefined) return;
       try {
-        t.value = assetObSchema.parse(obFeatures(book.value));
-        t.lastOkMs = book.lastOkMs;
-        delete t.lastError;
         await this.o.writeAsset(symbol, { ...t.value, _pushed_at: isoOfMs(t.lastOkMs) });
         this.o.metrics.publishes.inc({ key: 'asset_ob' });
       } catch (err) {
-        t.lastError = (err as Error).message;
         this.o.logger.warn({ err, symbol }, 'order-book features not written');
       }
     }));

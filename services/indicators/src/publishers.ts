@@ -1,4 +1,4 @@
-import { assetObEntrySchema, esofSchema, exfSchema, Keys, MapNames, obFeaturesSchema, type IndicatorsConfig } from '@dolphin/core';
+import { assetObEntrySchema, esofSchema, exfSchema, INDICATOR_PUBLISHERS, Keys, MapNames, obFeaturesSchema, type IndicatorPublisher, type IndicatorsConfig } from '@dolphin/core';
 import { openMap } from '@dolphin/hz';
 import type { ServiceContext } from '@dolphin/service-kit';
 import { runEsofPublisher } from './esof-publisher.ts';
@@ -9,8 +9,8 @@ import { bookProviders, numberProvider } from './providers/from-spec.ts';
 import type { Provider } from './providers/provider.ts';
 import { ResilientSource } from './resilience/resilient-source.ts';
 
-export const PUBLISHERS = ['exf', 'ob', 'esof'] as const;
-export type PublisherName = (typeof PUBLISHERS)[number];
+export const PUBLISHERS = INDICATOR_PUBLISHERS;
+export type PublisherName = IndicatorPublisher;
 
 /** `--only exf,ob` → those publishers; no flag → all of them. A wrong name is refused by name. */
 export function publishersFromArgv(argv: readonly string[]): PublisherName[] {

@@ -4,21 +4,20 @@ import type { IndicatorMetrics } from './metrics.ts';
 import type { ResilientSource } from './resilience/resilient-source.ts';
 
 /**
- * One refresh of one tracked value through its resilient source: the value and its time on
- * success (after `check`, which throws on a value out of the contract's range), the error
- * otherwise. Logs only changes of health, so a source down for hours writes two lines, not
+ * One refresh of one tracked value through its resilient source: on success the value
+ * `toValue` makes of what was fetched (it throws on a value out of the contract's range, which
+ * counts as a failure) and its time, the error otherwise. Logs only changes of health, so a source down for hours writes two lines, not
  * thousands.
  */
-export async function refreshTracked<T>(
-  name: string, tracked: Tracked<T>, source: ResilientSource<T>, check: (v: T) => void,
+export async function refreshTracked<T, U>(
+  name: string, tracked: Tracked<U>, source: ResilientSource<T>, toValue: (fetched: T) => U,
   o: { signal: AbortSignal; logger: Logger; metrics: IndicatorMetrics },
 ): Promise<boolean> {
   const r = await source.refresh(o.signal);
   let error: string | undefined;
   if (r.ok) {
     try {
-      check(r.value);
-      tracked.value = r.value;
+      tracked.value = toValue(r.value);
       tracked.lastOkMs = r.atMs;
       o.metrics.lastSuccess.set({ indicator: name }, r.atMs / 1000);
     } catch (err) {
