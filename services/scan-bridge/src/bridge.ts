@@ -141,7 +141,9 @@ export class ScanBridge {
     if (position) {
       // File times come from the kernel's coarse clock (a few ms per tick): take the files of the
       // last published one's tick too; the timestamp order drops what was already published.
-      const fromDate = new Date(position.file_mtime_ns / 1e6 - 86_400_000).toISOString().slice(0, 10);
+      // Folders are named by scan time (a replay of an archive writes into old dates), a
+      // producer may name them by its own clock: look from a day before the earlier of the two.
+      const fromDate = new Date(Math.min(position.timestamp_ns, position.file_mtime_ns) / 1e6 - 86_400_000).toISOString().slice(0, 10);
       const newer = listScanFiles(this.o.scanDir, fromDate).filter((f) => f.mtimeNs >= position.file_mtime_ns - MTIME_SLACK_NS);
       files = newer.slice(-this.o.catchUpMax).map((f) => f.file);
       if (newer.length > files.length) logger.warn({ skipped: newer.length - files.length, catchUpMax: this.o.catchUpMax }, 'more files than catchUpMax arrived while the bridge was down; catching up the newest');
