@@ -5,7 +5,7 @@
 // cost of decide() itself against parsing the scan's JSON (the least any consumer does), and the
 // RSS of the bridge and the trader while they run at 100 scans/s.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger, isoMicros, Keys, loadConfig, MapNames, REPO_ROOT, safetySchema, traderStateSchema, type ScanRecord } from '@dolphin/core';
@@ -17,6 +17,10 @@ import { runProducer } from './lib/producer.ts';
 import { isQuick, percentile, rateLatencyMetrics, round, writeResult } from './lib/result.ts';
 
 const quick = isQuick();
+// `--only <rate> [--seconds N] [--dump <csv>]` runs one rate with RSS sampling and writes no
+// result (for looking at variance); `--dump` writes every scan's stamps.
+const argAfter = (flag: string) => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : undefined);
+const dumpTo = argAfter('--dump');
 const logger = createLogger({ service: 'bench-e2e', level: 'warn' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -190,6 +194,14 @@ async function atRate(rate: number, seconds: number, sampleRss = false) {
   clearInterval(sampler);
   await w.close();
   await svc.stop();
+  if (dumpTo !== undefined) {
+    // One line per scan with every stamp (epoch ns), for looking into the tail.
+    const lines = [...renamed].map(([n, r]) => {
+      const st = decided.get(n) ?? {};
+      return [n, r, st.seen_ns, st.decoded_ns, st.put_ns, st.received_ns, st.decided_ns].join(',');
+    });
+    writeFileSync(dumpTo, `scan,renamed_ns,seen_ns,decoded_ns,put_ns,received_ns,decided_ns\n${lines.join('\n')}\n`);
+  }
   const lat: number[] = [];
   const hops = { bridge: [] as number[], listener: [] as number[], decide: [] as number[] };
   for (const [n, renameNs] of renamed) {
@@ -215,8 +227,6 @@ async function atRate(rate: number, seconds: number, sampleRss = false) {
 }
 
 console.log(`e2e benchmark (${quick ? 'quick' : 'full'})`);
-// `--only <rate> [--seconds N]` runs one rate with RSS sampling and writes nothing (for looking at variance).
-const argAfter = (flag: string) => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : undefined);
 const only = argAfter('--only');
 if (only !== undefined) {
   const r = await atRate(Number(only), Number(argAfter('--seconds') ?? 30), true);

@@ -4,10 +4,12 @@
 import { renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { nowEpochNs } from '@dolphin/core';
-import { encodeScans, scanFilePath, ScanGenerator, tempPathFor } from '@dolphin/scanfile';
+import { ScanEncoder, scanFilePath, ScanGenerator, tempPathFor } from '@dolphin/scanfile';
 
 const { dir, rate, count, seed } = JSON.parse(process.argv[2] as string) as { dir: string; rate: number; count: number; seed: number };
 const gen = new ScanGenerator({ seed });
+const encoder = new ScanEncoder();
+let madeDir = '';
 const intervalMs = 1_000 / rate;
 let batch: Array<[string, number]> = [];
 const flush = () => {
@@ -23,8 +25,8 @@ for (let i = 0; i < count; i++) {
   const scan = gen.next(ns);
   const file = scanFilePath(dir, scan.scan_number, ns);
   const tmp = tempPathFor(file);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(tmp, encodeScans([scan]));
+  if (path.dirname(file) !== madeDir) mkdirSync((madeDir = path.dirname(file)), { recursive: true });
+  writeFileSync(tmp, encoder.encode(scan));
   renameSync(tmp, file);
   batch.push([path.relative(dir, file), nowEpochNs()]);
 }

@@ -295,8 +295,8 @@ function messageAt(bytes: Uint8Array, all: DataView, pos: number): Message | 'eo
   return { tag, fb, header: fb.ref(msg, 2), body: new DataView(bytes.buffer, bytes.byteOffset + pos, bodyLength), end: pos + bodyLength };
 }
 
-/** A file: the schema and the record batch offsets come from its footer (the stream part may lack the schema). */
-function readFile(bytes: Uint8Array, all: DataView): Row[] | undefined {
+/** A file's schema and record batches, from its footer (the stream part may lack the schema). */
+function fileParts(bytes: Uint8Array, all: DataView): { columns: Column[]; batches: Message[] } | undefined {
   const footerLen = all.getInt32(bytes.length - 10, true);
   const footerAt = bytes.length - 10 - footerLen;
   if (footerLen <= 0 || footerAt < 8) return undefined;
@@ -305,25 +305,26 @@ function readFile(bytes: Uint8Array, all: DataView): Row[] | undefined {
   if (fb.vectorLength(fb.ref(footer, 2)) !== 0) return undefined; // dictionaries
   const columns = readSchema(fb, fb.ref(footer, 1) || decline());
   const blocks = fb.ref(footer, 3);
-  const rows: Row[] = [];
+  const batches: Message[] = [];
   for (let i = 0; i < fb.vectorLength(blocks); i++) {
     // Block { offset: long, metaDataLength: int, (pad), bodyLength: long }
     const m = messageAt(bytes, all, fb.i64(blocks + 4 + 24 * i));
     if (m === undefined || m === 'eos' || m.tag !== H_RECORD_BATCH) return undefined;
-    readBatch(m.fb, m.header, m.body, columns, rows);
+    batches.push(m);
   }
-  return rows;
+  return { columns, batches };
 }
 
-function readStream(bytes: Uint8Array, all: DataView): Row[] | undefined {
+/** A stream's schema and record batches, in order. */
+function streamParts(bytes: Uint8Array, all: DataView): { columns: Column[]; batches: Message[] } | undefined {
   let columns: Column[] | undefined;
-  const rows: Row[] = [];
+  const batches: Message[] = [];
   for (let pos = 0; ;) {
     const m = messageAt(bytes, all, pos);
     if (m === undefined) return undefined;
-    if (m === 'eos') return columns === undefined ? undefined : rows;
+    if (m === 'eos') return columns === undefined ? undefined : { columns, batches };
     if (m.tag === H_SCHEMA && columns === undefined) columns = readSchema(m.fb, m.header);
-    else if (m.tag === H_RECORD_BATCH && columns !== undefined) readBatch(m.fb, m.header, m.body, columns, rows);
+    else if (m.tag === H_RECORD_BATCH && columns !== undefined) batches.push(m);
     else return undefined; // dictionary batches, a second schema, tensors
     pos = m.end;
   }
@@ -340,7 +341,51 @@ function decline(): never {
 export function readFlatIpc(bytes: Uint8Array, format: 'file' | 'stream'): Row[] | undefined {
   try {
     const all = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    return format === 'file' ? readFile(bytes, all) : readStream(bytes, all);
+    const parts = format === 'file' ? fileParts(bytes, all) : streamParts(bytes, all);
+    if (parts === undefined) return undefined;
+    const rows: Row[] = [];
+    for (const m of parts.batches) readBatch(m.fb, m.header, m.body, parts.columns, rows);
+    return rows;
+  } catch (err) {
+    if (err instanceof Decline || err instanceof RangeError || err instanceof TypeError) return undefined;
+    throw err;
+  }
+}
+
+/** Byte position, from the start of the bytes, of a leaf's values (for utf8: of its text). */
+function locateLeaf(batch: Batch, leaf: Leaf, base: number): number {
+  batch.nextNode();
+  batch.nextBuffer(); // validity
+  if (leaf.kind === 'utf8') batch.nextBuffer(); // offsets
+  return base + batch.nextBuffer().offset;
+}
+
+/**
+ * Where each column's values start (for a list, its items' values; for utf8, its text) in a
+ * flat Arrow IPC file or stream of one record batch (what `readFlatIpc` reads), or `undefined`
+ * for anything else. The fast scan encoder writes new values into a copy of such bytes.
+ */
+export function flatValuePositions(bytes: Uint8Array, format: 'file' | 'stream'): Map<string, number> | undefined {
+  try {
+    const all = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const parts = format === 'file' ? fileParts(bytes, all) : streamParts(bytes, all);
+    const batchMsg = parts?.batches.length === 1 ? parts.batches[0] : undefined;
+    if (parts === undefined || batchMsg === undefined || batchMsg.fb.ref(batchMsg.header, 3) !== 0) return undefined;
+    const { columns } = parts;
+    const batch = new Batch(batchMsg.fb, batchMsg.header, batchMsg.body);
+    const base = batchMsg.body.byteOffset - bytes.byteOffset;
+    const out = new Map<string, number>();
+    for (const col of columns) {
+      if (col.type.kind !== 'list') {
+        out.set(col.name, locateLeaf(batch, col.type, base));
+        continue;
+      }
+      batch.nextNode();
+      batch.nextBuffer(); // validity
+      batch.nextBuffer(); // the list's offsets
+      out.set(col.name, locateLeaf(batch, col.type.item, base));
+    }
+    return batch.done() ? out : undefined;
   } catch (err) {
     if (err instanceof Decline || err instanceof RangeError || err instanceof TypeError) return undefined;
     throw err;

@@ -2,7 +2,8 @@ import { nowEpochNs, type ScanRecord } from '@dolphin/core';
 import { ScanGenerator } from './generator.ts';
 import { scanFilePath } from './layout.ts';
 import type { IpcFormat } from './read.ts';
-import { encodeScans, writeScanFile, type WriteMode } from './write.ts';
+import { ScanEncoder } from './scan-encoder.ts';
+import { writeScanFile, type WriteMode } from './write.ts';
 
 export interface ProducerOptions {
   scanDir: string;
@@ -34,6 +35,7 @@ export const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((re
 export async function produceScans(o: ProducerOptions): Promise<number> {
   if (!(o.rate > 0 && o.rate <= MAX_RATE)) throw new RangeError(`rate must be > 0 and ≤ ${MAX_RATE} scans/s, got ${o.rate}`);
   const gen = new ScanGenerator({ seed: o.seed ?? 42, assets: o.assets ?? 50 });
+  const encoder = new ScanEncoder(o.format ?? 'file');
   const intervalMs = 1_000 / o.rate;
   const start = performance.now();
   let written = 0;
@@ -45,7 +47,7 @@ export async function produceScans(o: ProducerOptions): Promise<number> {
     const ns = nowEpochNs();
     const scan = gen.next(ns);
     const file = scanFilePath(o.scanDir, scan.scan_number, ns);
-    writeScanFile(file, encodeScans([scan], o.format ?? 'file'), o.mode ?? 'rename');
+    writeScanFile(file, encoder.encode(scan), o.mode ?? 'rename');
     written++;
     o.onWrite?.(scan, file);
   }
