@@ -11,13 +11,13 @@ import {
 // refreshed keeps its old `_pushed_at` so health sees the staleness (DESIGN.md §3, §6).
 
 /** DOLPHIN_FEATURES["exf_latest"]: external factors. */
-export const exfSchema = z.looseObject({
+export const exfSchema = z.compile(z.looseObject({
   funding_btc: z.number().nullable(),
   dvol_btc: z.number().nonnegative().nullable(),
   fear_greed: z.number().min(0).max(100).nullable(),
   taker_ratio: z.number().nonnegative().nullable(),
   _pushed_at: isoTimestamp,
-});
+}));
 export type Exf = z.infer<typeof exfSchema>;
 
 const fiveLevels = z.array(z.number().nonnegative()).length(5);
@@ -33,30 +33,30 @@ export const assetObSchema = z.looseObject({
 export type AssetOb = z.infer<typeof assetObSchema>;
 
 /** DOLPHIN_FEATURES["ob_features_latest"]: `{ <ASSET>: AssetOb, ..., _pushed_at }`. */
-export const obFeaturesSchema = z.object({ _pushed_at: isoTimestamp }).catchall(assetObSchema);
+export const obFeaturesSchema = z.compile(z.object({ _pushed_at: isoTimestamp }).catchall(assetObSchema));
 export type ObFeatures = z.infer<typeof obFeaturesSchema>;
 
 /** DOLPHIN_FEATURES["asset_<SYMBOL>_ob"]: one asset's order-book features. */
-export const assetObEntrySchema = assetObSchema.extend({ _pushed_at: isoTimestamp });
+export const assetObEntrySchema = z.compile(assetObSchema.extend({ _pushed_at: isoTimestamp }));
 export type AssetObEntry = z.infer<typeof assetObEntrySchema>;
 
 /** DOLPHIN_FEATURES["esof_latest"]: calendar and session factors. */
-export const esofSchema = z.looseObject({
+export const esofSchema = z.compile(z.looseObject({
   weekday: z.number().int().min(0).max(6).optional(),
   hour_utc: z.number().int().min(0).max(23).optional(),
   session: z.string().min(1).optional(),
   days_to_expiry: z.number().nonnegative().optional(),
   _pushed_at: isoTimestamp,
-});
+}));
 export type Esof = z.infer<typeof esofSchema>;
 
 /** DOLPHIN_SAFETY["latest"]: the posture and the size scale of the adaptive circuit breaker. */
-export const safetySchema = z.looseObject({
+export const safetySchema = z.compile(z.looseObject({
   posture: postureSchema,
   size_scale: unitInterval,
   reasons: z.array(z.string()),
   ts: isoTimestamp,
-});
+}));
 export type Safety = z.infer<typeof safetySchema>;
 
 export const positionSchema = z.looseObject({
@@ -69,29 +69,29 @@ export const positionSchema = z.looseObject({
 export type Position = z.infer<typeof positionSchema>;
 
 /** DOLPHIN_STATE_BLUE["latest_nautilus"]: the trader's state. */
-export const traderStateSchema = z.looseObject({
+export const traderStateSchema = z.compile(z.looseObject({
   capital: z.number(),
   open_positions: z.array(positionSchema),
   posture: postureSchema,
   last_scan_number: z.number().int().nonnegative(),
   algo_version: z.string().min(1),
   updated_at: isoTimestamp,
-});
+}));
 export type TraderState = z.infer<typeof traderStateSchema>;
 
 /** DOLPHIN_PNL_BLUE["YYYY-MM-DD"]: that day's PnL. */
-export const dailyPnlSchema = z.looseObject({
+export const dailyPnlSchema = z.compile(z.looseObject({
   date: z.iso.date(),
   realized_pnl: z.number(),
   unrealized_pnl: z.number(),
   trades: z.number().int().nonnegative(),
   capital: z.number(),
   updated_at: isoTimestamp,
-});
+}));
 export type DailyPnl = z.infer<typeof dailyPnlSchema>;
 
 /** DOLPHIN_HEARTBEAT[service]. */
-export const heartbeatSchema = z.looseObject({
+export const heartbeatSchema = z.compile(z.looseObject({
   service: z.string().min(1),
   pid: z.number().int().positive(),
   host: z.string().min(1),
@@ -99,13 +99,13 @@ export const heartbeatSchema = z.looseObject({
   ts: isoTimestamp,
   state: lifecycleStateSchema,
   started_at: isoTimestamp.optional(),
-});
+}));
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
 
 const subsystemEntry = z.looseObject({ score: unitInterval, status: z.string().min(1) });
 
 /** DOLPHIN_META_HEALTH["latest"] (DESIGN.md §6). */
-export const metaHealthSchema = z.looseObject({
+export const metaHealthSchema = z.compile(z.looseObject({
   rm_meta: unitInterval,
   status: healthStatusSchema,
   m1_proc: unitInterval,
@@ -118,5 +118,5 @@ export const metaHealthSchema = z.looseObject({
     data_sources: z.record(z.string(), subsystemEntry),
   }),
   timestamp: isoTimestamp,
-});
+}));
 export type MetaHealth = z.infer<typeof metaHealthSchema>;
