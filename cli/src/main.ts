@@ -6,6 +6,9 @@ import { memberStart, memberJar } from './commands/member.ts';
 import { doctor } from './commands/doctor.ts';
 import { bench, benchNames } from './commands/bench.ts';
 import { produce, replay } from './commands/produce.ts';
+import { down, restart, status } from './commands/ctl.ts';
+import { logs } from './commands/logs.ts';
+import { health } from './commands/health.ts';
 
 const program = new Command('dolphin')
   .description('Dolphin: event-driven trading signals on Hazelcast')
@@ -13,6 +16,11 @@ const program = new Command('dolphin')
   .addHelpText('after', `
 Examples:
   ./dolphin up --demo          run everything on a local member with the demo scan producer
+  ./dolphin status             every process: state, pid, uptime, restarts, cpu, memory, health
+  ./dolphin health --watch     rm_meta, the five sensors, processes and data sources, live
+  ./dolphin logs event-trader -f
+  ./dolphin restart scan-bridge
+  ./dolphin down               stop everything a running ./dolphin up started
   ./dolphin test               typecheck, then every unit and integration test
   ./dolphin test test/integration/cluster.test.ts
   HZ_MEMBERS=hz1:5701,hz2:5701 ./dolphin up   join an existing cluster instead of starting a member
@@ -26,11 +34,40 @@ const exitWith = (p: Promise<number> | number) => Promise.resolve(p).then((code)
 });
 
 program.command('up')
-  .description('start a local Hazelcast member (unless HZ_MEMBERS is set) and the services; Ctrl-C stops all')
+  .description('run the registry under the supervisor: a local Hazelcast member (unless HZ_MEMBERS is set), then every service; Ctrl-C or dolphin down stops all')
   .option('--demo', 'also run the demo scan producer', false)
   .addOption(new Option('--port <port>', 'member port (default: member.port, 5701)').argParser((v) => Number.parseInt(v, 10)))
   .addOption(new Option('--rate <scans-per-s>', 'demo producer rate').default(0.2).argParser(Number.parseFloat))
   .action((o: { demo: boolean; port?: number; rate: number }) => exitWith(up(o)));
+
+program.command('down')
+  .description('stop everything a running `dolphin up` started (dependents first) and wait for it')
+  .action(() => exitWith(down()));
+
+program.command('status')
+  .description('the processes of a running `dolphin up`: state, pid, uptime, restarts, cpu, memory, tasks, health')
+  .option('--json', 'the supervisor\'s status as JSON', false)
+  .action((o: { json: boolean }) => exitWith(status(o)));
+
+program.command('restart')
+  .description('restart one service of a running `dolphin up` and wait until it is ready (clears FAILED)')
+  .argument('<service>', 'a name from the registry, e.g. scan-bridge')
+  .action((name: string) => exitWith(restart(name)));
+
+program.command('health')
+  .description("meta-health's latest: rm_meta and its status, the five sensors, every process and data source, recovery")
+  .option('--json', 'the record as JSON (DOLPHIN_META_HEALTH["latest"])', false)
+  .option('--watch', 'print it again on every update until Ctrl-C', false)
+  .option('--reset [target]', 'clear the recovery budget of one target (or all) after a person fixed the cause')
+  .addHelpText('after', '\nExit status: 0 GREEN, 1 otherwise, 3 when there is no health to read.')
+  .action((o: { json: boolean; watch: boolean; reset?: string | boolean }) => exitWith(health(o)));
+
+program.command('logs')
+  .description("print a service's log (.dolphin/logs/<service>.log)")
+  .argument('<service>')
+  .addOption(new Option('-n, --lines <n>', 'lines from the end').default(50).argParser((v) => Number.parseInt(v, 10)))
+  .option('-f, --follow', 'keep printing new lines (across rotations) until Ctrl-C', false)
+  .action((name: string, o: { lines: number; follow: boolean }) => exitWith(logs(name, o)));
 
 program.command('produce')
   .description('write realistic scan files into the scan folder (a stand-in for the NG scanner)')

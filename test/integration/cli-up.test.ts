@@ -23,16 +23,17 @@ const said = (p: SpawnedProcess, re: RegExp) => p.text.find((l) => re.test(l));
 describe('./dolphin up', () => {
   it('runs a local member, refuses a twin, and stops everything on Ctrl-C', async () => {
     const port = await freePort();
-    const env = { DOLPHIN_RUN_DIR: mkdtempSync(path.join(os.tmpdir(), 'dolphin-run-')), DOLPHIN_CONFIG_DIR: mkdtempSync(path.join(os.tmpdir(), 'dolphin-cfg-')) };
+    const env = {
+      DOLPHIN_RUN_DIR: mkdtempSync(path.join(os.tmpdir(), 'dolphin-run-')), DOLPHIN_CONFIG_DIR: mkdtempSync(path.join(os.tmpdir(), 'dolphin-cfg-')),
+      DOLPHIN_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'dolphin-state-')),
+    };
     const scans = mkdtempSync(path.join(os.tmpdir(), 'dolphin-scans-'));
     const up = dolphin(['up', '--demo', '--port', String(port), '--rate', '5'], { ...env, DOLPHIN__scans__dir: JSON.stringify(scans) });
-    await waitFor(() => said(up, /running; Ctrl-C stops everything/), 'dolphin up to say it runs', 90_000);
-    expect(said(up, new RegExp(`member ready on 127\\.0\\.0\\.1:${port} \\(cluster dolphin\\) in \\d+ ms, RSS \\d+ MB`))).toBeDefined();
-    expect(said(up, /scan-bridge running \(pid \d+\)/)).toBeDefined();
-    expect(said(up, /producer running \(pid \d+\)/)).toBeDefined();
-    expect(said(up, /event-trader running \(pid \d+\)/)).toBeDefined();
-    expect(said(up, /indicators running \(pid \d+\)/)).toBeDefined();
-    expect(said(up, /safety running \(pid \d+\)/)).toBeDefined();
+    await waitFor(() => said(up, /running; Ctrl-C \(or dolphin down\) stops everything/), 'dolphin up to say it runs', 90_000);
+    expect(said(up, new RegExp(`member ready on 127\\.0\\.0\\.1:${port} \\(cluster dolphin, pid \\d+\\) in \\d+ ms`))).toBeDefined();
+    for (const name of ['scan-bridge', 'producer', 'event-trader', 'indicators', 'safety', 'meta-health']) {
+      expect(said(up, new RegExp(`${name} running \\(pid \\d+, ready in \\d+ ms\\)`)), name).toBeDefined();
+    }
     // The demo trades on scans: they arrive, and `dolphin up` shows them as they do, with the
     // posture the safety service decides from the demo indicators.
     await waitFor(() => up.text.filter((l) => /scan #\d+ .* vel_div -?\d\.\d{4}/.test(l)).length >= 2, 'scans shown arriving', 30_000);
@@ -43,9 +44,16 @@ describe('./dolphin up', () => {
     expect((await twin.exited).code).toBe(1);
     expect(said(twin, /already running \(pid \d+\)/)).toBeDefined();
 
+    // The supervisor's table, through its control endpoint: every process running, none restarted.
+    const status = dolphin(['status'], env);
+    expect((await status.exited).code).toBe(0);
+    for (const name of ['member', 'scan-bridge', 'event-trader', 'indicators', 'safety', 'meta-health', 'producer']) {
+      expect(status.text.find((l) => new RegExp(`^${name}( \\*)?\\s+running\\s+\\d+\\s+\\S+\\s+0\\s`).test(l)), `${name} in dolphin status`).toBeDefined();
+    }
+
     process.kill(up.child.pid as number, 'SIGINT');
     expect((await up.exited).code).toBe(0);
-    for (const name of ['producer', 'event-trader', 'scan-bridge', 'safety', 'indicators']) expect(said(up, new RegExp(`${name} stopped \\(0\\)`)), name).toBeDefined();
+    for (const name of ['producer', 'meta-health', 'event-trader', 'scan-bridge', 'safety', 'indicators']) expect(said(up, new RegExp(`${name} stopped \\(0\\)`)), name).toBeDefined();
     expect(await memberHealth(`127.0.0.1:${port}`, 500)).toBeUndefined();
   });
 

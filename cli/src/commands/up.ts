@@ -1,11 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createLogger, dailyPnlSchema, featureScanSchema, INDICATOR_PUBLISHERS, Keys, loadConfig, MapNames, safetySchema, traderStateSchema, type Logger } from '@dolphin/core';
-import { connect, openMap, startMember, watchMap, type HzConnection, type MemberHandle, type Watch } from '@dolphin/hz';
-import { SERVICE_ENV, SERVICE_NODE_FLAGS } from '@dolphin/service-kit';
-import { ManagedChild } from '../children.ts';
+import { createLogger, dailyPnlSchema, featureScanSchema, Keys, loadConfig, MapNames, safetySchema, traderStateSchema, type Logger, type ServiceRegistry } from '@dolphin/core';
+import { connect, openMap, watchMap, type HzConnection, type Watch } from '@dolphin/hz';
+import { effectiveRegistry, entry, removeRunFile, serveControl, Supervisor, writeRunFile, type ProcessState, type ProcessStatus } from '@dolphin/supervisor';
 import { claimPidFile } from '../pidfile.ts';
-import { LOG_DIR, REPO_ROOT, UP_PID_FILE } from '../paths.ts';
+import { LOG_DIR, REPO_ROOT, SUPERVISOR_RUN_FILE, UP_PID_FILE } from '../paths.ts';
 import { scanLine } from '../scan-view.ts';
 import { TradeView } from '../trade-view.ts';
 
@@ -16,158 +15,155 @@ export interface UpOptions {
   rate?: number;
 }
 
-const mb = (bytes: number | undefined) => (bytes === undefined ? '?' : `${Math.round(bytes / 1024 / 1024)} MB`);
 const say = (line: string) => console.log(`dolphin: ${line}`);
 
-/**
- * The services `up` runs, in start order (stopped in reverse): the indicators (one process, or
- * one per publisher when `indicators.processes` is `each`), safety, the scan bridge, the trader.
- */
-function services(demo: boolean, rate: number, env: NodeJS.ProcessEnv, indicatorProcesses: 'one' | 'each'): ManagedChild[] {
-  const node = process.execPath;
-  const service = (name: string, dir = name, args: string[] = []) => new ManagedChild({
-    name, command: node, args: [...SERVICE_NODE_FLAGS, path.join(REPO_ROOT, `services/${dir}/src/main.ts`), ...args], env, logFile: path.join(LOG_DIR, `${name}.log`), waitReady: true,
-  });
-  const indicators = indicatorProcesses === 'one'
-    ? [service('indicators')]
-    : INDICATOR_PUBLISHERS.map((p) => service(`indicators-${p}`, 'indicators', ['--only', p]));
-  const list = [...indicators, service('safety'), service('scan-bridge'), service('event-trader')];
-  if (demo) {
-    list.push(new ManagedChild({
-      name: 'producer', command: node, args: [path.join(REPO_ROOT, 'cli/src/main.ts'), 'produce', '--rate', String(rate)],
-      env, logFile: path.join(LOG_DIR, 'producer.log'), waitReady: false,
-    }));
+/** The registry `up` runs: the configured one, plus the demo producer with --demo. */
+function registryFor(config: ReturnType<typeof loadConfig>, options: UpOptions, ownMember: boolean): ServiceRegistry {
+  const registry = effectiveRegistry(config, { ownMember });
+  if (options.demo) {
+    registry.producer = entry({
+      kind: 'command',
+      command: [process.execPath, path.join(REPO_ROOT, 'cli/src/main.ts'), 'produce', '--rate', String(options.rate ?? 0.2)],
+      dependsOn: 'scan-bridge' in registry ? ['scan-bridge'] : [],
+      readiness: { kind: 'none' },
+      restart: { mode: 'on-failure' },
+      heartbeat: false,
+    });
   }
-  return list;
+  return registry;
+}
+
+/** What `up` prints as processes change state: the moments an operator cares about. */
+function stateLine(name: string, to: ProcessState, from: ProcessState, detail: string | undefined, s: ProcessStatus | undefined, member: string, cluster: string): string | undefined {
+  if (to === 'running') {
+    return name === 'member'
+      ? `hazelcast member ready on ${member} (cluster ${cluster}, pid ${s?.pid}) in ${s?.readyMs} ms; log ${s?.logFile}`
+      : `${name} running (pid ${s?.pid}, ready in ${s?.readyMs} ms); log ${s?.logFile}`;
+  }
+  if (to === 'backoff') return `${name}: ${detail ?? 'exited'}`;
+  if (to === 'failed') return `${name} FAILED: ${detail ?? ''}`;
+  if (to === 'stopping' && from === 'running' && detail && !detail.startsWith('supervisor')) return `${name}: ${detail}`;
+  return undefined;
 }
 
 /**
- * Runs Dolphin on this machine: a local Hazelcast member (unless HZ_MEMBERS names a cluster),
- * then the services, until Ctrl-C or SIGTERM; then stops everything in reverse order.
+ * Runs Dolphin on this machine under the supervisor: a local Hazelcast member (unless HZ_MEMBERS
+ * names a cluster), then every service of the registry in dependency order, until Ctrl-C,
+ * SIGTERM or `dolphin down`; then stops everything in reverse order.
  */
 export async function up(options: UpOptions): Promise<number> {
   const config = loadConfig({ overrides: options.port ? { member: { port: options.port } } : {} });
-  const logger: Logger = createLogger({ service: 'dolphin-up', level: config.log.level, pretty: config.log.pretty });
+  // The supervisor's own log goes to its file; the terminal gets the lines below meant for a person.
+  const logger: Logger = createLogger({ service: 'supervisor', level: config.log.level, file: path.join(LOG_DIR, 'supervisor.log') });
   const claim = claimPidFile(UP_PID_FILE);
   if ('heldBy' in claim) {
-    console.error(`dolphin: already running (pid ${claim.heldBy}); stop it with Ctrl-C in its terminal or kill -TERM ${claim.heldBy}`);
+    console.error(`dolphin: already running (pid ${claim.heldBy}); see it with dolphin status, stop it with dolphin down`);
     return 1;
   }
   mkdirSync(LOG_DIR, { recursive: true });
+  const ownMember = !process.env.HZ_MEMBERS;
+  const members = ownMember ? [`127.0.0.1:${config.member.port}`] : config.hazelcast.members;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HZ_MEMBERS: members.join(','),
+    HZ_CLUSTER_NAME: config.hazelcast.clusterName,
+    DOLPHIN_ENV: config.env,
+    DOLPHIN__log__pretty: '"never"',
+    DOLPHIN_SUPERVISOR_RUN_FILE: SUPERVISOR_RUN_FILE,
+  };
+  const supervisor = new Supervisor({ registry: registryFor(config, options, ownMember), config, logDir: LOG_DIR, env, logger });
+  supervisor.on('state', (name: string, to: ProcessState, from: ProcessState, detail?: string) => {
+    const line = stateLine(name, to, from, detail, supervisor.get(name)?.status(), members[0] as string, config.hazelcast.clusterName);
+    if (line) say(line);
+  });
+  supervisor.on('warning', (name: string, message: string) => say(`${name}: ${message}`));
 
-  let member: MemberHandle | undefined;
   let conn: HzConnection | undefined;
   const watches: Watch[] = [];
-  const started: ManagedChild[] = [];
-  let stopping = false;
-  const stopAll = async (why: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ why }, 'stopping Dolphin');
-    for (const w of watches) await w.close();
-    for (const child of [...started].reverse()) {
-      const exit = await child.stop(config.shutdown.componentTimeoutMs * 2);
-      say(`${child.spec.name} stopped (${exit.code ?? exit.signal})`);
-    }
-    await conn?.shutdown();
-    if (member) {
-      const exit = await member.stop(config.member.stopTimeoutMs);
-      say(`hazelcast member stopped (${exit.code ?? exit.signal})`);
-    }
-    claim.release();
+  let stopping: Promise<void> | undefined;
+  let control: Awaited<ReturnType<typeof serveControl>> | undefined;
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => { resolveDone = r; });
+  const stopAll = (why: string, code = 0) => {
+    stopping ??= (async () => {
+      logger.info({ why }, 'stopping Dolphin');
+      for (const w of watches) await w.close().catch(() => undefined);
+      await conn?.shutdown().catch(() => undefined); // before the member goes: no reconnect attempts
+      await supervisor.stopAll();
+      for (const p of [...supervisor.processes].reverse()) {
+        const e = p.status().lastExit;
+        say(`${p.name} stopped${e ? ` (${e.code ?? e.signal})` : ''}`);
+      }
+      await control?.close();
+      removeRunFile(SUPERVISOR_RUN_FILE);
+      claim.release();
+      resolveDone(code);
+    })();
+    return stopping;
   };
+  const onSignal = (sig: NodeJS.Signals) => {
+    say(`${sig}: stopping`);
+    void stopAll(`signal ${sig}`);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
 
   try {
-    if (process.env.HZ_MEMBERS) {
-      say(`joining the cluster at ${config.hazelcast.members.join(',')}; no local member`);
-    } else {
-      member = await startMember({
-        port: config.member.port,
-        clusterName: config.hazelcast.clusterName,
-        heapMb: config.member.heapMb,
-        startTimeoutMs: config.member.startTimeoutMs,
-        extraJvmArgs: config.member.jvmArgs,
-        logFile: path.join(LOG_DIR, 'hazelcast.log'),
-        logger,
-        ...(config.member.javaHome ? { javaHome: config.member.javaHome } : {}),
-      });
-      say(`hazelcast member ready on ${member.address} (cluster ${config.hazelcast.clusterName}) in ${Math.round(member.startMs)} ms, RSS ${mb(member.rssBytes())}; log ${path.join(LOG_DIR, 'hazelcast.log')}`);
+    control = await serveControl(supervisor, { port: config.supervisor.controlPort, logger, onShutdown: () => { say('dolphin down: stopping'); void stopAll('dolphin down'); } });
+    writeRunFile(SUPERVISOR_RUN_FILE, { pid: process.pid, port: control.port, token: control.token, startedAt: new Date().toISOString(), logDir: LOG_DIR });
+    say(`supervisor on 127.0.0.1:${control.port} (pid ${process.pid}); dolphin status shows every process; log ${path.join(LOG_DIR, 'supervisor.log')}`);
+    if (!ownMember) say(`joining the cluster at ${members.join(',')}; no local member`);
+    await supervisor.startAll();
+    if (stopping) return await done;
+    const member = supervisor.get('member');
+    if (member?.state === 'failed') {
+      console.error(`dolphin: the hazelcast member could not start: ${member.status().detail ?? ''}; see ${member.status().logFile}`);
+      await stopAll('member failed', 1);
+      return await done;
     }
-    const members = member ? [member.address] : config.hazelcast.members;
-    const settings = { ...config.hazelcast, members };
-    if (!member) say(`connecting to ${members.join(',')} (waits until the cluster answers)`);
-    conn = await connect({ settings, logger, name: 'dolphin-up' });
-
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...SERVICE_ENV,
-      HZ_MEMBERS: members.join(','),
-      HZ_CLUSTER_NAME: config.hazelcast.clusterName,
-      DOLPHIN_ENV: config.env,
-      DOLPHIN__log__pretty: '"never"',
-    };
-    for (const child of services(options.demo, options.rate ?? 0.2, env, config.indicators.processes)) {
-      started.push(child); // before start(): one that fails to become ready is still stopped
-      await child.start();
-      say(`${child.spec.name} running (pid ${child.pid}); log ${child.spec.logFile}`);
-      void child.exited.then((e) => {
-        if (!stopping) say(`${child.spec.name} exited unexpectedly (${e.code ?? e.signal}); see ${child.spec.logFile}`);
-      });
-    }
-
-    // The posture as the safety service decides it: printed when it changes, with its reasons.
-    let lastPosture = '';
-    const safetyMap = await openMap(conn, MapNames.SAFETY, safetySchema);
-    watches.push(watchMap(conn, safetyMap, {
-      key: Keys.SAFETY_LATEST,
-      onUpdate: ({ value }) => {
-        const line = `${value.posture} size ×${value.size_scale.toFixed(2)}`;
-        if (line === lastPosture) return;
-        lastPosture = line;
-        say(`safety: ${line}${value.reasons.length > 0 ? ` — ${value.reasons.join('; ')}` : ''}`);
-      },
-    }));
-    const trades = new TradeView(say);
-    const stateMap = await openMap(conn, MapNames.STATE_BLUE, traderStateSchema);
-    watches.push(watchMap(conn, stateMap, { key: Keys.STATE_LATEST, onUpdate: (u) => trades.onState(u.value) }));
-    const pnlMap = await openMap(conn, MapNames.PNL_BLUE, dailyPnlSchema);
-    watches.push(watchMap(conn, pnlMap, { onUpdate: (u) => trades.onPnl(u.value) }));
-    const features = await openMap(conn, MapNames.FEATURES, featureScanSchema);
-    let lastPrint = 0;
-    let unprinted = 0;
-    const scanWatch = watchMap(conn, features, {
-      key: Keys.LATEST_EIGEN_SCAN,
-      onUpdate: ({ value, source }) => {
-        const now = Date.now();
-        if (now - lastPrint < 1_000) { unprinted++; return; }
-        lastPrint = now;
-        const more = unprinted > 0 ? ` (+${unprinted} more in the last second)` : '';
-        unprinted = 0;
-        say(`${source === 'event' ? '' : '[current] '}${scanLine(value)}${more}`);
-      },
-    });
-    watches.push(scanWatch);
-    await Promise.all(watches.map((w) => w.ready));
+    conn = await connect({ settings: { ...config.hazelcast, members }, logger, name: 'dolphin-up' });
+    await watchTrading(conn, watches);
     say(`scans: ${config.scans.dir}${options.demo ? ` (demo producer, ${options.rate ?? 0.2} scans/s)` : ''}`);
-    say('running; Ctrl-C stops everything');
+    say('running; Ctrl-C (or dolphin down) stops everything');
   } catch (err) {
     logger.error({ err }, 'start failed');
     console.error(`dolphin: ${(err as Error).message}`);
-    await stopAll('start failed');
-    return 1;
+    await stopAll('start failed', 1);
   }
+  return done;
+}
 
-  return new Promise<number>((resolve) => {
-    const onSignal = (sig: NodeJS.Signals) => {
-      say(`${sig}: stopping`);
-      void stopAll(`signal ${sig}`).then(() => resolve(0));
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    void member?.exited.then((exit) => {
-      if (stopping) return;
-      console.error(`dolphin: the hazelcast member exited unexpectedly (${JSON.stringify(exit)}); see ${path.join(LOG_DIR, 'hazelcast.log')}`);
-      void stopAll('member exited').then(() => resolve(1));
-    });
-  });
+/** Prints what the trading path does: posture changes, scans (at most one a second), trades and PnL. */
+async function watchTrading(conn: HzConnection, watches: Watch[]): Promise<void> {
+  let lastPosture = '';
+  const safetyMap = await openMap(conn, MapNames.SAFETY, safetySchema);
+  watches.push(watchMap(conn, safetyMap, {
+    key: Keys.SAFETY_LATEST,
+    onUpdate: ({ value }) => {
+      const line = `${value.posture} size ×${value.size_scale.toFixed(2)}`;
+      if (line === lastPosture) return;
+      lastPosture = line;
+      say(`safety: ${line}${value.reasons.length > 0 ? ` — ${value.reasons.join('; ')}` : ''}`);
+    },
+  }));
+  const trades = new TradeView(say);
+  const stateMap = await openMap(conn, MapNames.STATE_BLUE, traderStateSchema);
+  watches.push(watchMap(conn, stateMap, { key: Keys.STATE_LATEST, onUpdate: (u) => trades.onState(u.value) }));
+  const pnlMap = await openMap(conn, MapNames.PNL_BLUE, dailyPnlSchema);
+  watches.push(watchMap(conn, pnlMap, { onUpdate: (u) => trades.onPnl(u.value) }));
+  const features = await openMap(conn, MapNames.FEATURES, featureScanSchema);
+  let lastPrint = 0;
+  let unprinted = 0;
+  watches.push(watchMap(conn, features, {
+    key: Keys.LATEST_EIGEN_SCAN,
+    onUpdate: ({ value, source }) => {
+      const now = Date.now();
+      if (now - lastPrint < 1_000) { unprinted++; return; }
+      lastPrint = now;
+      const more = unprinted > 0 ? ` (+${unprinted} more in the last second)` : '';
+      unprinted = 0;
+      say(`${source === 'event' ? '' : '[current] '}${scanLine(value)}${more}`);
+    },
+  }));
+  await Promise.all(watches.map((w) => w.ready));
 }

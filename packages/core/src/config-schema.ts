@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { fromRoot } from './paths.ts';
+import { metaHealthConfigSchema, serviceRegistrySchema, supervisorConfigSchema } from './registry-schema.ts';
 
 /** host:port of a Hazelcast member. */
 export const memberAddressSchema = z
@@ -132,6 +133,10 @@ export const dolphinConfigSchema = z.strictObject({
     /** 0 = no /metrics server for this process. */
     port: z.number().int().min(0).max(65_535).default(0),
   }).prefault({}),
+  /** Every process Dolphin runs (the supervisor, meta-health and the systemd units read it). */
+  services: serviceRegistrySchema.default({}),
+  supervisor: supervisorConfigSchema.prefault({}),
+  metaHealth: metaHealthConfigSchema.prefault({}),
 });
 export type DolphinConfig = z.infer<typeof dolphinConfigSchema>;
 export type DolphinEnv = DolphinConfig['env'];

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { CoreErrors, makeError } from './errors.ts';
 import { REPO_ROOT } from './paths.ts';
 import { dolphinConfigSchema, type DolphinConfig, type DolphinEnv } from './config-schema.ts';
+import { DEFAULT_SERVICES } from './registry-defaults.ts';
 
 type Json = Record<string, unknown>;
 
@@ -130,11 +131,11 @@ export function parseLayers<S extends z.ZodType>(schema: S, layers: readonly Lay
 }
 
 /** Reads the layers (base file, env overlay file, environment, overrides) and parses them with `schema`. */
-export function loadLayeredConfig<S extends z.ZodType>(schema: S, options: LoadConfigOptions = {}): Readonly<z.infer<S>> {
+export function loadLayeredConfig<S extends z.ZodType>(schema: S, options: LoadConfigOptions = {}, defaults: Json = {}): Readonly<z.infer<S>> {
   const environ = options.environ ?? process.env;
   const dir = options.dir ?? environ.DOLPHIN_CONFIG_DIR ?? path.join(REPO_ROOT, 'config');
   const env = options.env ?? (environ.DOLPHIN_ENV as DolphinEnv | undefined) ?? 'dev';
-  const layers: Layer[] = [{ source: 'defaults', data: { env } }];
+  const layers: Layer[] = [{ source: 'defaults', data: { ...defaults, env } }];
   for (const file of [path.join(dir, 'dolphin.json'), path.join(dir, `dolphin.${env}.json`)]) {
     if (existsSync(file)) layers.push({ source: file, data: readJsonFile(file) });
   }
@@ -143,7 +144,7 @@ export function loadLayeredConfig<S extends z.ZodType>(schema: S, options: LoadC
   return parseLayers(schema, layers);
 }
 
-/** Dolphin's shared configuration. */
+/** Dolphin's shared configuration; the service registry starts from DEFAULT_SERVICES. */
 export function loadConfig(options: LoadConfigOptions = {}): Readonly<DolphinConfig> {
-  return loadLayeredConfig(dolphinConfigSchema, options);
+  return loadLayeredConfig(dolphinConfigSchema, options, { services: DEFAULT_SERVICES });
 }

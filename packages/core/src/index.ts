@@ -4,6 +4,8 @@ export * from './time.ts';
 export * from './random.ts';
 export * from './validate.ts';
 export * from './config-schema.ts';
+export * from './registry-schema.ts';
 export * from './config.ts';
 export * from './logger.ts';
 export * from './contract/index.ts';
+export * from './registry-defaults.ts';

@@ -9,6 +9,8 @@ export interface LoggerFactoryOptions {
   pretty?: 'auto' | 'always' | 'never';
   /** Destination stream (default: stdout). */
   destination?: NodeJS.WritableStream;
+  /** Append JSON lines to this file instead (synchronously; never pretty). */
+  file?: string;
 }
 
 /**
@@ -23,6 +25,7 @@ export function createLogger(options: LoggerFactoryOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };
+  if (options.file) return pino(opts, pino.destination({ dest: options.file, sync: true, mkdir: true, append: true }));
   if (usePretty) return pino(opts, pretty({ sync: true, destination: options.destination ?? 1 }));
   if (options.destination) return pino(opts, options.destination);
   // Synchronous writes: a fatal line before exit is never lost; the hot path logs at debug only.

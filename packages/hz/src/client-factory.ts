@@ -16,6 +16,12 @@ export interface ConnectOptions {
    * to later reconnections and then shuts down (`lost`), so only tools and tests set it.
    */
   firstConnectTimeoutMs?: number;
+  /**
+   * Resolve at once and connect in the background; while disconnected, operations fail at once
+   * (ClientOffline) instead of waiting. For a process that must keep working without the
+   * cluster — meta-health, which is what restarts a member that does not answer.
+   */
+  background?: boolean;
 }
 
 export interface HzConnectionEvents {
@@ -65,7 +71,7 @@ function pinoBridge(logger: Logger): ILogger {
 
 /** The client configuration Dolphin uses everywhere (exported for review and tests). */
 export function clientConfig(settings: HazelcastSettings, logger: Logger, name: string,
-  onState: (s: LifecycleState) => void, connectTimeoutMs = -1): ClientConfig {
+  onState: (s: LifecycleState) => void, connectTimeoutMs = -1, background = false): ClientConfig {
   const r = settings.reconnect;
   return {
     clusterName: settings.clusterName,
@@ -77,8 +83,8 @@ export function clientConfig(settings: HazelcastSettings, logger: Logger, name: 
       smartRouting: true,
     },
     connectionStrategy: {
-      asyncStart: false,
-      reconnectMode: ReconnectMode.ON,
+      asyncStart: background,
+      reconnectMode: background ? ReconnectMode.ASYNC : ReconnectMode.ON,
       connectionRetry: {
         initialBackoffMillis: r.initialMs,
         maxBackoffMillis: r.maxMs,
@@ -131,7 +137,7 @@ export async function connect(options: ConnectOptions): Promise<HzConnection> {
   };
   let client: Client;
   try {
-    client = await Client.newHazelcastClient(clientConfig(settings, logger, name, onState, options.firstConnectTimeoutMs ?? -1));
+    client = await Client.newHazelcastClient(clientConfig(settings, logger, name, onState, options.firstConnectTimeoutMs ?? -1, options.background ?? false));
   } catch (cause) {
     throw makeError(HzErrors.DOLPHIN_HZ_CONNECT_TIMEOUT,
       `cluster "${settings.clusterName}" at ${settings.members.join(',')}: not reachable within ${options.firstConnectTimeoutMs} ms`, { cause });

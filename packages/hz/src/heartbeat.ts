@@ -32,7 +32,6 @@ export class HeartbeatWriter {
   }
 
   async start(): Promise<void> {
-    this.map = await openMap(this.conn, MapNames.HEARTBEAT, heartbeatSchema);
     await this.beat();
     this.timer = setInterval(() => void this.beat(), this.options.intervalMs);
     this.timer.unref();
@@ -57,8 +56,9 @@ export class HeartbeatWriter {
   }
 
   async beat(): Promise<void> {
-    if (!this.map) return;
     try {
+      // Opened on the first beat that can: a process started without the cluster beats once it is there.
+      this.map ??= await openMap(this.conn, MapNames.HEARTBEAT, heartbeatSchema);
       await this.map.set(this.options.service, this.current());
       if (this.failing) this.options.logger.info('heartbeat writes recovered');
       this.failing = false;

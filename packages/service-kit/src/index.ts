@@ -6,3 +6,4 @@ export { createRegistry, serveMetrics } from './metrics-server.ts';
 export { KitErrors } from './errors.ts';
 export { every } from './every.ts';
 export { JsonStateFile } from './json-file.ts';
+export { sdNotify, Watchdog } from './sd-notify.ts';

@@ -14,6 +14,7 @@ import { ComponentStack, type CloseFn, type ComponentOptions, type CloseReport }
 import { Lifecycle } from './lifecycle.ts';
 import { createRegistry, serveMetrics } from './metrics-server.ts';
 import { StateRegistry, snapshotPath, takeSnapshot, writeSnapshot, type StateHandler } from './state.ts';
+import { sdNotify } from './sd-notify.ts';
 
 export interface ServiceContext {
   readonly name: string;
@@ -38,6 +39,11 @@ export interface ServiceDefinition {
   /** Wires the service; resolves when it is ready to take work. */
   start(ctx: ServiceContext): Promise<void> | void;
   config?: LoadConfigOptions;
+  /**
+   * wait (default): start once the cluster answers. background: start at once, connect in the
+   * background, operations fail fast while disconnected (see ConnectOptions.background).
+   */
+  hazelcast?: 'wait' | 'background';
 }
 
 export interface ServiceRunOptions {
@@ -142,6 +148,7 @@ export async function runService(def: ServiceDefinition, options: ServiceRunOpti
     stopping = (async () => {
       logger.info({ reason }, 'stopping');
       if (lifecycle.canMoveTo('stopping')) lifecycle.moveTo('stopping');
+      void sdNotify('STOPPING=1');
       abort.abort(reason);
       const reports: CloseReport[] = await components.closeAll();
       const clean = reports.every((r) => r.outcome === 'closed');
@@ -195,7 +202,7 @@ export async function runService(def: ServiceDefinition, options: ServiceRunOpti
   }
 
   lifecycle.moveTo('starting');
-  const hz = await connect({ settings: config.hazelcast, logger, name: `${def.name}-${process.pid}` });
+  const hz = await connect({ settings: config.hazelcast, logger, name: `${def.name}-${process.pid}`, background: def.hazelcast === 'background' });
   components.register('hazelcast', () => hz.shutdown());
   // A client that gave up for good cannot heal: exit for the supervisor to start a fresh process.
   hz.events.once('lost', () => void stop('hazelcast client lost', EXIT_FAILURE).then(exit));
@@ -248,6 +255,7 @@ export async function runService(def: ServiceDefinition, options: ServiceRunOpti
   if (lifecycle.state === 'starting') {
     lifecycle.moveTo('running');
     process.send?.({ type: 'ready', service: def.name, pid: process.pid });
+    void sdNotify('READY=1', `STATUS=${def.name} running`);
   }
   return { ctx, stop, stopped };
 }

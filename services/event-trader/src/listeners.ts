@@ -1,10 +1,10 @@
 import type { Ringbuffer } from 'hazelcast-client';
-import { exfSchema, featureScanSchema, Keys, MapNames, nowEpochNs, obFeaturesSchema, safetySchema, type FeatureScan, type Logger } from '@dolphin/core';
+import { exfSchema, featureScanSchema, Keys, MapNames, nowEpochNs, obFeaturesSchema, RingbufferNames, safetySchema, type FeatureScan, type Logger } from '@dolphin/core';
 import { openMap, watchMap, type HzConnection } from '@dolphin/hz';
 import type { EventTrader } from './trader.ts';
 
 /** The scan history the bridge appends to (services/scan-bridge). */
-export const SCAN_HISTORY = 'DOLPHIN_SCAN_HISTORY';
+export const SCAN_HISTORY = RingbufferNames.SCAN_HISTORY;
 /** At most this many missed scans are decided at start; a longer outage resumes from the newest of them. */
 export const MAX_CATCH_UP = 1_000;
 

@@ -1,12 +1,12 @@
 import type { Ringbuffer } from 'hazelcast-client';
-import type { FeatureScan, Logger } from '@dolphin/core';
+import { RingbufferNames, type FeatureScan, type Logger } from '@dolphin/core';
 
 /**
  * The last scans the bridge published, as JSON strings in a Hazelcast Ringbuffer: bounded by its
  * capacity in deploy/hazelcast/hazelcast.xml (10,000, oldest overwritten first), readable by
  * sequence for the dashboard and for replay.
  */
-export const HISTORY_RINGBUFFER = 'DOLPHIN_SCAN_HISTORY';
+export const HISTORY_RINGBUFFER = RingbufferNames.SCAN_HISTORY;
 
 /**
  * A bridge killed between its put and its history append leaves the history one scan short;

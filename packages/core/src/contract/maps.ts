@@ -72,3 +72,15 @@ export function schemaFor(map: MapName, key: string): z.ZodType {
   }
   return found.schema;
 }
+
+/** Bounded histories (Hazelcast Ringbuffers; capacities in deploy/hazelcast/hazelcast.xml). */
+export const RingbufferNames = {
+  SCAN_HISTORY: 'DOLPHIN_SCAN_HISTORY',
+  META_HEALTH_HISTORY: 'DOLPHIN_META_HEALTH_HISTORY',
+} as const;
+
+/** Files meta-health keeps in the state folder: the latest record (readable without Hazelcast), and an operator's reset request. */
+export const MetaHealthFiles = {
+  LATEST: 'meta_health.json',
+  RESET: 'meta-health.reset',
+} as const;

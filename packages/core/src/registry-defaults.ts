@@ -1,0 +1,19 @@
+/**
+ * The processes Dolphin runs, as the first layer of the configuration: config/dolphin.json,
+ * its environment overlay and DOLPHIN__services__<name>__<field> change any field, add
+ * entries, or switch one off (`enabled: false`). `dolphin config services` prints the result.
+ * Ports are 0 (none) here; config/dolphin.json gives the fixed ones of a machine's install.
+ */
+export const DEFAULT_SERVICES = {
+  member: {
+    kind: 'member', critical: true, heartbeat: false, stopTimeoutMs: 15_000,
+    // The JVM: heap (member.heapMb, 512) plus metaspace, threads and buffers.
+    limits: { memoryMaxMb: 900, tasksMax: 256, cpuQuotaPct: 100 },
+    readiness: { kind: 'http', timeoutMs: 60_000 },
+  },
+  indicators: { dependsOn: ['member'], limits: { memoryMaxMb: 256, tasksMax: 64, cpuQuotaPct: 50 } },
+  safety: { dependsOn: ['member'], critical: true, limits: { memoryMaxMb: 256, tasksMax: 64, cpuQuotaPct: 50 } },
+  'scan-bridge': { dependsOn: ['member'], critical: true, limits: { memoryMaxMb: 256, tasksMax: 64, cpuQuotaPct: 100 } },
+  'event-trader': { dependsOn: ['member', 'safety'], critical: true, limits: { memoryMaxMb: 256, tasksMax: 64, cpuQuotaPct: 100 } },
+  'meta-health': { dependsOn: ['member'], limits: { memoryMaxMb: 192, tasksMax: 64, cpuQuotaPct: 50 } },
+} as const;

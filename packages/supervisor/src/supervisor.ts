@@ -1,0 +1,188 @@
+import { execFile } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import type { DolphinConfig, Logger, ServiceEntry, ServiceRegistry } from '@dolphin/core';
+import { MEMBER_CONFIG_FILE, memberJvmArgs, portAnswers, resolveJava, resolveMemberJar } from '@dolphin/hz';
+import { SERVICE_ENV, SERVICE_NODE_FLAGS } from '@dolphin/service-kit';
+import { CLOCK_TICKS_PER_S, groupUsage, readAllStats } from './proc-stats.ts';
+import { mainOf, startOrder } from './registry.ts';
+import { SupervisedProcess, type LaunchSpec, type ProcessStatus } from './supervised-process.ts';
+
+const SETPRIV = '/usr/bin/setpriv';
+/** A process over its CPU quota this many samples in a row is reported (the quota itself is systemd's to enforce). */
+const CPU_WARN_SAMPLES = 10;
+
+export interface SupervisorOptions {
+  /** The registry to run (see effectiveRegistry). */
+  registry: ServiceRegistry;
+  config: Readonly<DolphinConfig>;
+  logDir: string;
+  /** Environment every child starts from (HZ_MEMBERS, DOLPHIN_ENV, …). */
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+}
+
+export interface SupervisorStatus {
+  pid: number;
+  startedAt: string;
+  uptimeS: number;
+  services: ProcessStatus[];
+}
+
+/**
+ * Runs the registry: starts in dependency order (each after the ones it depends on are ready or
+ * have failed), watches every process group's memory, CPU and tasks each `sampleMs`, restarts
+ * what exits or breaks a limit, stops in reverse order. Emits `state` (name, to, from, detail),
+ * `exit` (name, exit, reason) and `warning` (name, message).
+ */
+export class Supervisor extends EventEmitter {
+  readonly processes: SupervisedProcess[];
+  private readonly byName = new Map<string, SupervisedProcess>();
+  private readonly o: SupervisorOptions;
+  private sampler: NodeJS.Timeout | undefined;
+  private lastTicks = new Map<string, { ticks: number; at: number; pid: number }>();
+  private overCpu = new Map<string, number>();
+  private gpu = new Map<number, number>();
+  private gpuTimer: NodeJS.Timeout | undefined;
+  private readonly startedAt = new Date();
+  private stopping: Promise<void> | undefined;
+
+  constructor(options: SupervisorOptions) {
+    super();
+    this.o = options;
+    const s = options.config.supervisor;
+    this.processes = startOrder(options.registry).map((e) => {
+      const p = new SupervisedProcess(e.name, e, () => this.launchSpec(e.name, e), { logDir: options.logDir, logMaxBytes: s.logMaxBytes, logKeep: s.logKeep, logger: options.logger });
+      p.on('state', (to, from, detail) => this.emit('state', e.name, to, from, detail));
+      p.on('exit', (exit, reason) => this.emit('exit', e.name, exit, reason));
+      this.byName.set(e.name, p);
+      return p;
+    });
+  }
+
+  get(name: string): SupervisedProcess | undefined {
+    return this.byName.get(name);
+  }
+
+  /** How each kind of entry is run. */
+  private launchSpec(name: string, e: ServiceEntry): LaunchSpec {
+    const { config } = this.o;
+    const env: NodeJS.ProcessEnv = { ...this.o.env, ...SERVICE_ENV, ...e.env };
+    // A parent-death signal for processes without an IPC channel: none outlives a killed supervisor.
+    const orphanSafe = (command: string, args: string[]): [string, string[]] =>
+      (process.platform === 'linux' && existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'TERM', '--', command, ...args]] : [command, args]);
+    if (e.kind === 'service') {
+      if (e.metricsPort > 0) env.DOLPHIN__metrics__port = String(e.metricsPort);
+      return { command: process.execPath, args: [...SERVICE_NODE_FLAGS, mainOf(name, e), ...e.args], env, ipc: true };
+    }
+    if (e.kind === 'member') {
+      const port = config.member.port;
+      const args = memberJvmArgs({
+        port, clusterName: config.hazelcast.clusterName, jar: resolveMemberJar(), configFile: MEMBER_CONFIG_FILE,
+        heapMb: config.member.heapMb, members: [`127.0.0.1:${port}`], extra: config.member.jvmArgs,
+      });
+      const [command, argv] = orphanSafe(resolveJava(config.member.javaHome), args);
+      return {
+        command, args: argv, env, ipc: false,
+        readyUrl: e.readiness.url ?? `http://127.0.0.1:${port}/hazelcast/health/ready`,
+        preflight: async () => ((await portAnswers('127.0.0.1', port, 300)) ? `member port 127.0.0.1:${port} is already in use (another member? see dolphin status)` : undefined),
+      };
+    }
+    const [cmd, ...rest] = e.command as string[];
+    const ipc = e.readiness.kind === 'ipc';
+    const [command, argv] = ipc ? [cmd as string, [...rest, ...e.args]] : orphanSafe(cmd as string, [...rest, ...e.args]);
+    return { command, args: argv, env, ipc, ...(e.readiness.url ? { readyUrl: e.readiness.url } : {}) };
+  }
+
+  /**
+   * Starts each process once the ones it depends on are ready (or have failed: a dependency that
+   * cannot start does not hold the rest back); independent ones start side by side. Resolves
+   * once every process is ready or has failed.
+   */
+  async startAll(): Promise<void> {
+    this.startSampling();
+    const settled = new Map<string, Promise<void>>();
+    for (const p of this.processes) {
+      const deps = p.entry.dependsOn.map((d) => settled.get(d)).filter((x): x is Promise<void> => x !== undefined);
+      const done = p.whenSettled();
+      settled.set(p.name, done);
+      void Promise.all(deps).then(() => (this.stopping ? undefined : p.start()));
+    }
+    await Promise.all(settled.values());
+  }
+
+  /** Stops everything, dependents first; repeated calls share one stop. */
+  stopAll(): Promise<void> {
+    this.stopping ??= (async () => {
+      clearInterval(this.sampler);
+      clearTimeout(this.gpuTimer);
+      for (const p of [...this.processes].reverse()) await p.stop('supervisor stopping');
+      for (const p of this.processes) p.close();
+    })();
+    return this.stopping;
+  }
+
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  status(): SupervisorStatus {
+    return {
+      pid: process.pid,
+      startedAt: this.startedAt.toISOString(),
+      uptimeS: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
+      services: this.processes.map((p) => p.status()),
+    };
+  }
+
+  private startSampling(): void {
+    if (this.sampler) return;
+    this.sampler = setInterval(() => this.sample(), this.o.config.supervisor.sampleMs);
+    this.sampler.unref();
+    this.sampleGpu();
+  }
+
+  /** One pass over /proc: each group's RSS, CPU % since the last sample, and tasks. */
+  sample(): void {
+    const groups = new Map<number, SupervisedProcess>();
+    for (const p of this.processes) if (p.group !== undefined) groups.set(p.group, p);
+    if (groups.size === 0) return;
+    const usage = groupUsage(readAllStats(), new Set(groups.keys()));
+    const now = Date.now();
+    for (const [pgid, p] of groups) {
+      const u = usage.get(pgid);
+      if (!u) continue;
+      const last = this.lastTicks.get(p.name);
+      const cpuPct = last && last.pid === pgid && now > last.at ? ((u.cpuTicks - last.ticks) / CLOCK_TICKS_PER_S) / ((now - last.at) / 1000) * 100 : 0;
+      this.lastTicks.set(p.name, { ticks: u.cpuTicks, at: now, pid: pgid });
+      const gpuBytes = this.gpu.size > 0 ? u.pids.reduce((sum, pid) => sum + (this.gpu.get(pid) ?? 0), 0) : undefined;
+      p.observe({ rssBytes: u.rssBytes, cpuPct: Math.max(0, Math.round(cpuPct * 10) / 10), tasks: u.tasks, ...(gpuBytes !== undefined ? { gpuBytes } : {}) });
+      const n = cpuPct > p.entry.limits.cpuQuotaPct ? (this.overCpu.get(p.name) ?? 0) + 1 : 0;
+      this.overCpu.set(p.name, n);
+      if (n === CPU_WARN_SAMPLES) this.emit('warning', p.name, `CPU ${Math.round(cpuPct)} % over its quota of ${p.entry.limits.cpuQuotaPct} % for ${CPU_WARN_SAMPLES} samples (systemd enforces CPUQuota in production)`);
+    }
+  }
+
+  /** GPU memory per pid from nvidia-smi every 5 s, where there is one. */
+  private sampleGpu(): void {
+    const paths = (process.env.PATH ?? '').split(':').map((d) => `${d}/nvidia-smi`);
+    if (!paths.some((p) => existsSync(p))) return;
+    const poll = () => {
+      execFile('nvidia-smi', ['--query-compute-apps=pid,used_memory', '--format=csv,noheader,nounits'], { timeout: 2_000 }, (err, out) => {
+        if (!err) {
+          const m = new Map<number, number>();
+          for (const line of out.split('\n')) {
+            const [pid, mib] = line.split(',').map((x) => Number(x.trim()));
+            if (pid && mib !== undefined && Number.isFinite(mib)) m.set(pid, mib * 1024 * 1024);
+          }
+          this.gpu = m;
+        }
+        if (!this.stopping) {
+          this.gpuTimer = setTimeout(poll, 5_000);
+          this.gpuTimer.unref();
+        }
+      });
+    };
+    poll();
+  }
+}
