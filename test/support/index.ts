@@ -4,3 +4,4 @@ export { waitFor } from './wait.ts';
 export { pythonWithHazelcast, PY_CLIENT_SCRIPT } from './python.ts';
 export { spawnCollecting, type SpawnedProcess, type LineRecord } from './processes.ts';
 export { tcpSocketsOf, isLoopbackOrUnbound, type TcpSocket } from './sockets.ts';
+export { startTestSupervisor, type TestSupervisor } from './supervisor.ts';

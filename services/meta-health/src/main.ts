@@ -27,7 +27,7 @@ await runService({
       history: () => ctx.hz.client.getRingbuffer<string>(META_HEALTH_HISTORY),
     });
     ctx.registerState('recovery', { capture: () => daemon.recoveryState, restore: () => undefined });
-    ctx.logger.info({ via: view.kind, cycleMs: config.metaHealth.cycleMs, processes: Object.keys(registry) }, 'meta-health watching');
+    ctx.logger.info({ via: view.kind, cycleMs: config.metaHealth.cycleMs }, 'meta-health watching');
     const loop = every(config.metaHealth.cycleMs, ctx.signal, async () => {
       try {
         await daemon.cycle();
