@@ -9,6 +9,8 @@ import { produce, replay } from './commands/produce.ts';
 import { down, restart, status } from './commands/ctl.ts';
 import { logs } from './commands/logs.ts';
 import { health } from './commands/health.ts';
+import { service } from './commands/service.ts';
+import { generate, UNIT_DIR, verify } from './commands/systemd.ts';
 
 const program = new Command('dolphin')
   .description('Dolphin: event-driven trading signals on Hazelcast')
@@ -109,6 +111,24 @@ program.command('bench')
   .argument('[args...]', "the benchmark's own options after --, e.g. `dolphin bench e2e -- --only 100 --seconds 60`")
   .option('--quick', 'a run of under a minute', false)
   .action((name: string, args: string[], o: { quick: boolean }) => exitWith(bench(name, o.quick, args)));
+
+program.command('service')
+  .description('become one service of the registry (exec): what a systemd unit runs')
+  .argument('<name>')
+  .argument('[args...]')
+  .action((name: string, args: string[]) => exitWith(service(name, args)));
+
+const systemd = program.command('systemd').description('the production units, generated from the service registry');
+systemd.command('generate')
+  .description('write one unit per registry entry and dolphin.target (config + config/dolphin.prod.json)')
+  .option('--out <dir>', 'where to write them', UNIT_DIR)
+  .option('--prefix <dir>', 'where the checkout is installed', '/opt/dolphin')
+  .option('--user <name>', 'the unprivileged user they run as', 'dolphin')
+  .action((o: { out: string; prefix: string; user: string }) => exitWith(generate(o)));
+systemd.command('verify')
+  .description(`systemd-analyze verify, and security: every unit's exposure must be 2.0 or lower`)
+  .option('--dir <dir>', 'the units to check', UNIT_DIR)
+  .action((o: { dir: string }) => exitWith(verify(o)));
 
 program.command('doctor').description('check the toolchain, the jar, the config and the cluster').action(() => exitWith(doctor()));
 

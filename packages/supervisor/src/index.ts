@@ -5,3 +5,4 @@ export { startOrder, effectiveRegistry, entry, mainOf, type NamedEntry } from '.
 export { RotatingLog } from './rotating-log.ts';
 export { parseStat, readAllStats, groupUsage, groupAlive, type ProcStat, type GroupUsage } from './proc-stats.ts';
 export { serveControl, ControlClient, writeRunFile, readRunFile, removeRunFile, runFileSchema, type RunFile } from './control.ts';
+export { systemdUnits, DEFAULT_UNIT_OPTIONS, type UnitOptions } from './systemd-units.ts';
