@@ -5,8 +5,9 @@ import { CoreErrors, REPO_ROOT, type ErrorSpec } from '@dolphin/core';
 import { HzErrors } from '@dolphin/hz';
 import { KitErrors } from '@dolphin/service-kit';
 import { ScanFileErrors } from '@dolphin/scanfile';
+import { SupervisorErrors } from '@dolphin/supervisor';
 
-const CATALOGUES: Record<string, Record<string, ErrorSpec>> = { core: CoreErrors, hz: HzErrors, 'service-kit': KitErrors, scanfile: ScanFileErrors };
+const CATALOGUES: Record<string, Record<string, ErrorSpec>> = { core: CoreErrors, hz: HzErrors, 'service-kit': KitErrors, scanfile: ScanFileErrors, supervisor: SupervisorErrors };
 
 describe('docs/errors.md', () => {
   const doc = readFileSync(path.join(REPO_ROOT, 'docs/errors.md'), 'utf8');

@@ -3,7 +3,8 @@ import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync }
 import http from 'node:http';
 import path from 'node:path';
 import { z } from 'zod';
-import type { Logger } from '@dolphin/core';
+import { makeError, type Logger } from '@dolphin/core';
+import { SupervisorErrors } from './errors.ts';
 import type { Supervisor, SupervisorStatus } from './supervisor.ts';
 
 /** Where a running supervisor says how to reach it: readable by its user only (it holds the token). */
@@ -123,17 +124,22 @@ export class ControlClient {
   }
 
   private async call<T>(method: 'GET' | 'POST', route: string): Promise<{ status: number; body: T }> {
-    const res = await fetch(`http://127.0.0.1:${this.run.port}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${this.run.token}` },
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
+    let res: Response;
+    try {
+      res = await fetch(`http://127.0.0.1:${this.run.port}${route}`, {
+        method,
+        headers: { authorization: `Bearer ${this.run.token}` },
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (cause) {
+      throw makeError(SupervisorErrors.DOLPHIN_SUPERVISOR_NOT_RUNNING, `the supervisor (pid ${this.run.pid}) does not answer on 127.0.0.1:${this.run.port}`, { cause });
+    }
     return { status: res.status, body: (await res.json()) as T };
   }
 
   async status(): Promise<SupervisorStatus> {
-    const r = await this.call<SupervisorStatus>('GET', '/v1/status');
-    if (r.status !== 200) throw new Error(`supervisor status: HTTP ${r.status}`);
+    const r = await this.call<SupervisorStatus & { error?: string }>('GET', '/v1/status');
+    if (r.status !== 200) throw makeError(SupervisorErrors.DOLPHIN_SUPERVISOR_REFUSED, `supervisor status: HTTP ${r.status} ${r.body.error ?? ''}`.trim());
     return r.body;
   }
 

@@ -6,3 +6,4 @@ export { RotatingLog } from './rotating-log.ts';
 export { parseStat, readAllStats, groupUsage, groupAlive, type ProcStat, type GroupUsage } from './proc-stats.ts';
 export { serveControl, ControlClient, writeRunFile, readRunFile, removeRunFile, runFileSchema, type RunFile } from './control.ts';
 export { systemdUnits, DEFAULT_UNIT_OPTIONS, type UnitOptions } from './systemd-units.ts';
+export { SupervisorErrors } from './errors.ts';

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { INDICATOR_PUBLISHERS, REPO_ROOT, serviceEntrySchema, type DolphinConfig, type ServiceEntry, type ServiceRegistry } from '@dolphin/core';
+import { INDICATOR_PUBLISHERS, makeError, REPO_ROOT, serviceEntrySchema, type DolphinConfig, type ServiceEntry, type ServiceRegistry } from '@dolphin/core';
+import { SupervisorErrors } from './errors.ts';
 
 /** A registry entry with its name, as the supervisor runs it. */
 export interface NamedEntry extends ServiceEntry {
@@ -16,7 +17,7 @@ export function startOrder(registry: ServiceRegistry): NamedEntry[] {
   const visit = (name: string, trail: string[]) => {
     const s = state.get(name);
     if (s === 'done') return;
-    if (s === 'visiting') throw new Error(`services depend on each other in a cycle: ${[...trail, name].join(' → ')}`);
+    if (s === 'visiting') throw makeError(SupervisorErrors.DOLPHIN_SUPERVISOR_DEPENDENCY_CYCLE, `services depend on each other in a cycle: ${[...trail, name].join(' → ')}`);
     state.set(name, 'visiting');
     const entry = registry[name] as ServiceEntry;
     for (const dep of entry.dependsOn) visit(dep, [...trail, name]);

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import type { Logger, ServiceRegistry } from '@dolphin/core';
-import { ControlClient } from '@dolphin/supervisor';
+import { makeError } from '@dolphin/core';
+import { ControlClient, SupervisorErrors } from '@dolphin/supervisor';
 import type { ProcessObservation } from './sensors.ts';
 
 /** One process as the process manager reports it (heartbeats are joined in later). */
@@ -54,9 +55,9 @@ export class SupervisorView implements ProcessView {
 
   async restart(name: string): Promise<void> {
     const c = this.get();
-    if (!c) throw new Error('no supervisor answers');
+    if (!c) throw makeError(SupervisorErrors.DOLPHIN_SUPERVISOR_NOT_RUNNING, `no supervisor answers (run file ${this.runFile})`);
     const r = await c.act(name, 'restart');
-    if (r.status !== 202) throw new Error(`supervisor refused: ${r.body.error ?? r.status}`);
+    if (r.status !== 202) throw makeError(SupervisorErrors.DOLPHIN_SUPERVISOR_REFUSED, `restart ${name}: ${r.body.error ?? `HTTP ${r.status}`}`);
   }
 }
 
