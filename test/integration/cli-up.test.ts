@@ -51,6 +51,14 @@ describe('./dolphin up', () => {
       expect(status.text.find((l) => new RegExp(`^${name}( \\*)?\\s+running\\s+\\d+\\s+\\S+\\s+0\\s`).test(l)), `${name} in dolphin status`).toBeDefined();
     }
 
+    // Meta-health, run by the supervisor, watches the member `up` was told to run (--port).
+    await waitFor(async () => {
+      const h = dolphin(['health', '--json'], { ...env, HZ_MEMBERS: `127.0.0.1:${port}` });
+      await h.exited;
+      const record = JSON.parse(h.text.join('\n') || '{}') as { status?: string; m4_control_plane?: number; recovery?: { spent: string[] } };
+      return record.status === 'GREEN' && record.m4_control_plane === 1 && record.recovery?.spent.length === 0;
+    }, 'dolphin health to say GREEN', 60_000, 1_000);
+
     process.kill(up.child.pid as number, 'SIGINT');
     expect((await up.exited).code).toBe(0);
     for (const name of ['producer', 'meta-health', 'event-trader', 'scan-bridge', 'safety', 'indicators']) expect(said(up, new RegExp(`${name} stopped \\(0\\)`)), name).toBeDefined();

@@ -94,7 +94,12 @@ export async function health(o: { json: boolean; watch: boolean; reset?: string 
     const h = (await map.get(Keys.META_HEALTH_LATEST)) as Record_ | undefined;
     await conn.shutdown();
     if (!h) {
-      console.error('dolphin: DOLPHIN_META_HEALTH["latest"] is empty (is meta-health running?)');
+      const file = fromFile(config.stateDir);
+      if (file) {
+        show(file, `${path.join(config.stateDir, META_HEALTH_FILE)} — DOLPHIN_META_HEALTH is empty`);
+        return file.status === 'GREEN' ? 0 : 1;
+      }
+      console.error('dolphin: DOLPHIN_META_HEALTH["latest"] is empty and there is no meta_health.json (is meta-health running?)');
       return 3;
     }
     show(h, 'DOLPHIN_META_HEALTH');

@@ -68,6 +68,8 @@ export async function up(options: UpOptions): Promise<number> {
     HZ_MEMBERS: members.join(','),
     HZ_CLUSTER_NAME: config.hazelcast.clusterName,
     DOLPHIN_ENV: config.env,
+    // What `up` was told (--port) reaches every child: meta-health checks the member it runs.
+    DOLPHIN__member__port: String(config.member.port),
     DOLPHIN__log__pretty: '"never"',
     DOLPHIN_SUPERVISOR_RUN_FILE: SUPERVISOR_RUN_FILE,
   };

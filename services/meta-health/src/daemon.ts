@@ -2,7 +2,7 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import path from 'node:path';
 import type { Ringbuffer } from 'hazelcast-client';
 import { isoMicros, Keys, MetaHealthFiles, metaHealthSchema, RingbufferNames, type HealthStatus, type Logger, type MetaHealth, type MetaHealthConfig } from '@dolphin/core';
-import type { TypedMap } from '@dolphin/hz';
+import { withTimeout, type TypedMap } from '@dolphin/hz';
 import { JsonStateFile, Watchdog } from '@dolphin/service-kit';
 import type { MetaHealthMetrics } from './metrics.ts';
 import type { Observer } from './observe.ts';
@@ -143,11 +143,13 @@ export class MetaHealthDaemon {
     } catch (err) {
       this.o.logger.warn({ err, file }, 'could not write meta_health.json');
     }
-    if (!record.hazelcast) return;
+    // Tried every cycle, even when M4 says the member does not answer (the record says so too),
+    // with a short bound: a hung member must not hold the cycle.
+    const bound = this.o.cfg.probeTimeoutMs * 3;
     try {
-      const latest = await this.o.latest();
-      await latest.setEncoded(Keys.META_HEALTH_LATEST, text);
-      await (await this.o.history()).add(text);
+      const latest = await withTimeout(this.o.latest(), bound, 'open DOLPHIN_META_HEALTH');
+      await withTimeout(latest.raw.set(Keys.META_HEALTH_LATEST, text), bound, 'publish health');
+      await withTimeout(this.o.history().then((h) => h.add(text)), bound, 'append health history');
     } catch (err) {
       this.o.logger.debug({ err }, 'could not publish health to Hazelcast this cycle');
     }
