@@ -2,9 +2,11 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MapNames } from '@dolphin/core';
 import { REPO_ROOT } from '@dolphin/hz';
+import { SERVICE_NODE_FLAGS } from '@dolphin/service-kit';
 import { ControlClient, readAllStats } from '@dolphin/supervisor';
-import { startTestSupervisor, waitFor, type TestSupervisor } from '@dolphin/test-support';
+import { startTestMember, startTestSupervisor, waitFor, type TestSupervisor } from '@dolphin/test-support';
 
 const running: TestSupervisor[] = [];
 afterEach(async () => {
@@ -106,5 +108,32 @@ describe('supervisor', () => {
     expect((await client.act('second', 'restart')).status).toBe(202);
     await waitFor(() => s.supervisor.get('second')!.state === 'running' && s.supervisor.get('second')!.pid !== before, 'second restarted');
     expect(s.supervisor.get('second')!.restarts).toBe(1);
+  });
+
+  it('a service run without an IPC channel is ready once its heartbeat says running, with its pid', async () => {
+    const member = await startTestMember();
+    try {
+      const beats = await (await member.client()).client.getMap<string, string>(MapNames.HEARTBEAT);
+      const asked: string[] = [];
+      const s = await startTestSupervisor({
+        safety: { kind: 'command', command: [process.execPath, ...SERVICE_NODE_FLAGS, path.join(REPO_ROOT, 'services/safety/src/main.ts')], readiness: { kind: 'heartbeat', timeoutMs: 60_000 } },
+      }, {
+        env: { HZ_MEMBERS: member.members.join(','), HZ_CLUSTER_NAME: member.clusterName },
+        heartbeatOf: async (name) => {
+          asked.push(name);
+          const text = await beats.get(name);
+          return text ? (JSON.parse(text) as { pid: number; state: string }) : undefined;
+        },
+      });
+      running.push(s);
+      await s.supervisor.startAll();
+      const p = s.supervisor.get('safety')!;
+      expect(p.state).toBe('running');
+      expect(JSON.parse((await beats.get('safety')) as string)).toMatchObject({ pid: p.pid, state: 'running' });
+      expect(asked.length).toBeGreaterThan(1); // it was asked until the heartbeat came
+    } finally {
+      await Promise.all(running.splice(0).map((x) => x.stop()));
+      await member.stop();
+    }
   });
 });

@@ -19,7 +19,7 @@ export interface TestSupervisor {
  * in), its control endpoint on a free loopback port and its run file, in temporary folders.
  * `env` reaches every child; `config` is merged over defaults (supervisor sampling, member port …).
  */
-export async function startTestSupervisor(registry: Record<string, unknown>, options: { env?: NodeJS.ProcessEnv; config?: Record<string, unknown> } = {}): Promise<TestSupervisor> {
+export async function startTestSupervisor(registry: Record<string, unknown>, options: { env?: NodeJS.ProcessEnv; config?: Record<string, unknown>; heartbeatOf?: (name: string) => Promise<{ pid: number; state: string } | undefined> } = {}): Promise<TestSupervisor> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'dolphin-sup-'));
   const logDir = path.join(root, 'logs');
   const stateDir = path.join(root, 'state');
@@ -27,6 +27,7 @@ export async function startTestSupervisor(registry: Record<string, unknown>, opt
   const config: Readonly<DolphinConfig> = dolphinConfigSchema.parse({ stateDir, supervisor: { sampleMs: 200 }, ...options.config });
   const supervisor = new Supervisor({
     registry: serviceRegistrySchema.parse(registry), config, logDir, logger: testLogger('supervisor'),
+    ...(options.heartbeatOf ? { heartbeatOf: options.heartbeatOf } : {}),
     env: { PATH: process.env.PATH, HOME: process.env.HOME, DOLPHIN_STATE_DIR: stateDir, DOLPHIN_CONFIG_DIR: mkdtempSync(path.join(root, 'cfg-')), DOLPHIN_LOG_LEVEL: 'info', DOLPHIN_SUPERVISOR_RUN_FILE: runFile, ...options.env },
   });
   const control = await serveControl(supervisor, { port: 0, logger: testLogger('control'), onShutdown: () => void supervisor.stopAll() });

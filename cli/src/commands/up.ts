@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createLogger, dailyPnlSchema, featureScanSchema, Keys, loadConfig, MapNames, safetySchema, traderStateSchema, type Logger, type ServiceRegistry } from '@dolphin/core';
-import { connect, openMap, watchMap, type HzConnection, type Watch } from '@dolphin/hz';
+import { createLogger, dailyPnlSchema, featureScanSchema, heartbeatSchema, Keys, loadConfig, MapNames, safetySchema, traderStateSchema, type Logger, type ServiceRegistry } from '@dolphin/core';
+import { connect, openMap, watchMap, withTimeout, type HzConnection, type Watch } from '@dolphin/hz';
 import { effectiveRegistry, entry, removeRunFile, serveControl, Supervisor, writeRunFile, type ProcessState, type ProcessStatus } from '@dolphin/supervisor';
 import { claimPidFile } from '../pidfile.ts';
 import { LOG_DIR, REPO_ROOT, SUPERVISOR_RUN_FILE, UP_PID_FILE } from '../paths.ts';
@@ -73,7 +73,19 @@ export async function up(options: UpOptions): Promise<number> {
     DOLPHIN__log__pretty: '"never"',
     DOLPHIN_SUPERVISOR_RUN_FILE: SUPERVISOR_RUN_FILE,
   };
-  const supervisor = new Supervisor({ registry: registryFor(config, options, ownMember), config, logDir: LOG_DIR, env, logger });
+  // For entries that are ready by their heartbeat: one client, made when first needed (the
+  // member is the supervisor's own first process), connecting in the background.
+  let beats: Promise<HzConnection> | undefined;
+  const heartbeatOf = async (name: string) => {
+    beats ??= connect({ settings: { ...config.hazelcast, members }, logger, name: 'supervisor-heartbeats', background: true });
+    const c = await beats;
+    if (!c.isConnected()) return undefined;
+    const text = await withTimeout((await c.client.getMap<string, string>(MapNames.HEARTBEAT)).get(name), 1_000, 'read heartbeat');
+    if (!text) return undefined;
+    const hb = heartbeatSchema.safeParse(JSON.parse(text));
+    return hb.success ? { pid: hb.data.pid, state: hb.data.state } : undefined;
+  };
+  const supervisor = new Supervisor({ registry: registryFor(config, options, ownMember), config, logDir: LOG_DIR, env, logger, heartbeatOf });
   supervisor.on('state', (name: string, to: ProcessState, from: ProcessState, detail?: string) => {
     const line = stateLine(name, to, from, detail, supervisor.get(name)?.status(), members[0] as string, config.hazelcast.clusterName);
     if (line) say(line);
@@ -92,6 +104,7 @@ export async function up(options: UpOptions): Promise<number> {
       for (const w of watches) await w.close().catch(() => undefined);
       await conn?.shutdown().catch(() => undefined); // before the member goes: no reconnect attempts
       await supervisor.stopAll();
+      await beats?.then((c) => c.shutdown()).catch(() => undefined);
       for (const p of [...supervisor.processes].reverse()) {
         const e = p.status().lastExit;
         say(`${p.name} stopped${e ? ` (${e.code ?? e.signal})` : ''}`);

@@ -38,9 +38,11 @@ export type ResourceLimits = z.infer<typeof resourceLimitsSchema>;
 export const readinessSchema = z.strictObject({
   /**
    * ipc: the service's `{type: 'ready'}` message (service-kit sends it; READY=1 under systemd);
-   * http: `url` answers 200 (the member's health check); none: ready once spawned.
+   * heartbeat: DOLPHIN_HEARTBEAT[name] says `running` with this process's pid (a service run
+   * without an IPC channel); http: `url` answers 200 (the member's health check); none: ready
+   * once spawned.
    */
-  kind: z.enum(['ipc', 'http', 'none']).default('ipc'),
+  kind: z.enum(['ipc', 'heartbeat', 'http', 'none']).default('ipc'),
   url: z.url().optional(),
   timeoutMs: z.number().int().positive().default(60_000),
 });

@@ -21,6 +21,8 @@ export interface LaunchSpec {
   preflight?: () => Promise<string | undefined>;
   /** For http readiness. */
   readyUrl?: string;
+  /** For heartbeat readiness: the service's current heartbeat, if any. */
+  heartbeatOf?: (name: string) => Promise<{ pid: number; state: string } | undefined>;
 }
 
 export interface Usage {
@@ -308,6 +310,19 @@ export class SupervisedProcess extends EventEmitter {
         child.on('message', (m: { type?: string }) => {
           if (m?.type === 'ready') finish(true);
         });
+      } else if (kind === 'heartbeat') {
+        const heartbeatOf = spec.heartbeatOf;
+        if (!heartbeatOf) {
+          this.logger.error(`${this.name}: heartbeat readiness needs the supervisor to read DOLPHIN_HEARTBEAT; it has no cluster connection`);
+          return finish(false);
+        }
+        void (async () => {
+          while (!done && gen === this.generation) {
+            const hb = await heartbeatOf(this.name).catch(() => undefined);
+            if (hb && hb.pid === child.pid && hb.state === 'running') return finish(true);
+            await sleep(100);
+          }
+        })();
       } else {
         void (async () => {
           while (!done && gen === this.generation) {

@@ -20,6 +20,8 @@ export interface SupervisorOptions {
   /** Environment every child starts from (HZ_MEMBERS, DOLPHIN_ENV, …). */
   env: NodeJS.ProcessEnv;
   logger: Logger;
+  /** Reads DOLPHIN_HEARTBEAT[name], for entries whose readiness is `heartbeat`. */
+  heartbeatOf?: (name: string) => Promise<{ pid: number; state: string } | undefined>;
 }
 
 export interface SupervisorStatus {
@@ -73,7 +75,10 @@ export class Supervisor extends EventEmitter {
       (process.platform === 'linux' && existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'TERM', '--', command, ...args]] : [command, args]);
     if (e.kind === 'service') {
       if (e.metricsPort > 0) env.DOLPHIN__metrics__port = String(e.metricsPort);
-      return { command: process.execPath, args: [...SERVICE_NODE_FLAGS, mainOf(name, e), ...e.args], env, ipc: true };
+      return {
+        command: process.execPath, args: [...SERVICE_NODE_FLAGS, mainOf(name, e), ...e.args], env, ipc: true,
+        ...(this.o.heartbeatOf ? { heartbeatOf: this.o.heartbeatOf } : {}),
+      };
     }
     if (e.kind === 'member') {
       const port = config.member.port;
@@ -91,7 +96,11 @@ export class Supervisor extends EventEmitter {
     const [cmd, ...rest] = e.command as string[];
     const ipc = e.readiness.kind === 'ipc';
     const [command, argv] = ipc ? [cmd as string, [...rest, ...e.args]] : orphanSafe(cmd as string, [...rest, ...e.args]);
-    return { command, args: argv, env, ipc, ...(e.readiness.url ? { readyUrl: e.readiness.url } : {}) };
+    return {
+      command, args: argv, env, ipc,
+      ...(e.readiness.url ? { readyUrl: e.readiness.url } : {}),
+      ...(this.o.heartbeatOf ? { heartbeatOf: this.o.heartbeatOf } : {}),
+    };
   }
 
   /**
