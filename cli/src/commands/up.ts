@@ -107,7 +107,8 @@ export async function up(options: UpOptions): Promise<number> {
       await beats?.then((c) => c.shutdown()).catch(() => undefined);
       for (const p of [...supervisor.processes].reverse()) {
         const e = p.status().lastExit;
-        say(`${p.name} stopped${e ? ` (${e.code ?? e.signal})` : ''}`);
+        // A JVM ends SIGTERM with exit code 143 (128 + 15): that is a clean stop, say it so.
+        say(`${p.name} stopped${e ? ` (${e.code === 143 ? 'SIGTERM' : e.code ?? e.signal})` : ''}`);
       }
       await control?.close();
       removeRunFile(SUPERVISOR_RUN_FILE);
