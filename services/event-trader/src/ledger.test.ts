@@ -45,4 +45,21 @@ describe('ledger (real SQLite file)', () => {
     expect(ledger.fills()).toHaveLength(1);
     ledger.close();
   });
+
+  it('records the inputs each time they change, readable by another reader while open', () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'dolphin-ledger-')), 'trader.db');
+    const ledger = new Ledger(file);
+    let s = initialState(P);
+    const postures = [safety.safety, safety.safety, { ...safety.safety, posture: 'TURTLE' as const, size_scale: 0.5 }];
+    for (const [i, sf] of postures.entries()) {
+      const d = decide(s, scan(i + 1, 100_000, 0), { safety: sf }, P);
+      ledger.commit(d.state, d.orders, P.algoVersion, 'x', i === 1 ? undefined : sf);
+      s = d.state;
+    }
+    expect(Ledger.readInputs(file)).toEqual([
+      { fromScanTsNs: T0 + 1e9, safety: safety.safety },
+      { fromScanTsNs: T0 + 3e9, safety: { ...safety.safety, posture: 'TURTLE', size_scale: 0.5 } },
+    ]);
+    ledger.close();
+  });
 });

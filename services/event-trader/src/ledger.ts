@@ -1,7 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import type { Order, StrategyState } from '@dolphin/strategy';
+import type { DecisionInputs, Order, StrategyState } from '@dolphin/strategy';
+
+/** The safety posture a decision saw (what decide() reads of it). */
+export type SafetyInput = NonNullable<DecisionInputs['safety']>;
+
+/** From `fromScanTsNs` on, decisions saw `safety` (until the next row). */
+export interface InputRow {
+  fromScanTsNs: number;
+  safety: SafetyInput;
+}
 
 export interface FillRow {
   id: number;
@@ -40,6 +49,7 @@ export class Ledger {
   private readonly insertFill: StatementSync;
   private readonly readState: StatementSync;
   private readonly dayTotals: StatementSync;
+  private readonly insertInput: StatementSync;
   readonly file: string;
 
   constructor(file: string) {
@@ -75,6 +85,12 @@ export class Ledger {
         unique (scan_ts_ns, side)
       );
       create index if not exists fills_day on fills (day);
+      -- The inputs decisions saw, one row each time they changed: a backtest replays the same
+      -- scans with the same inputs and so makes the same decisions.
+      create table if not exists inputs (
+        from_scan_ts_ns real primary key,
+        safety text not null
+      );
     `);
     this.saveState = this.db.prepare(`
       insert into trader_state (id, last_scan_ts_ns, last_scan_number, algo_version, state, updated_at)
@@ -85,6 +101,7 @@ export class Ledger {
       insert into fills (scan_ts_ns, scan_number, day, symbol, side, reason, quantity, price, notional, fee, realized, capital_after)
       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.readState = this.db.prepare('select state from trader_state where id = 1');
+    this.insertInput = this.db.prepare('insert or replace into inputs (from_scan_ts_ns, safety) values (?, ?)');
     this.dayTotals = this.db.prepare(`
       select coalesce(sum(realized), 0) as realized, coalesce(sum(fee), 0) as fees,
              coalesce(sum(case when side = 'BUY' then 1 else 0 end), 0) as trades
@@ -97,10 +114,14 @@ export class Ledger {
     return row ? (JSON.parse(row.state) as StrategyState) : undefined;
   }
 
-  /** Commits one scan's outcome: the new state and its fills, all or nothing. */
-  commit(state: StrategyState, orders: readonly Order[], algoVersion: string, updatedAt: string): void {
+  /**
+   * Commits one scan's outcome: the new state and its fills, all or nothing; with `safety` when
+   * the posture it was decided with differs from the last one recorded.
+   */
+  commit(state: StrategyState, orders: readonly Order[], algoVersion: string, updatedAt: string, safety?: SafetyInput): void {
     this.db.exec('begin immediate');
     try {
+      if (safety) this.insertInput.run(state.lastScanTsNs, JSON.stringify({ posture: safety.posture, size_scale: safety.size_scale, ts: safety.ts }));
       for (const o of orders) {
         this.insertFill.run(o.tsNs, o.scanNumber, state.day, o.symbol, o.side, o.reason, o.quantity, o.price, o.notional, o.fee, o.realized, state.capital);
       }
@@ -119,6 +140,26 @@ export class Ledger {
 
   fills(): FillRow[] {
     return this.db.prepare('select * from fills order by id').all() as unknown as FillRow[];
+  }
+
+  /** The recorded inputs, oldest first. */
+  inputs(): InputRow[] {
+    return Ledger.inputsOf(this.db);
+  }
+
+  private static inputsOf(db: DatabaseSync): InputRow[] {
+    const rows = db.prepare('select from_scan_ts_ns, safety from inputs order by from_scan_ts_ns').all() as Array<{ from_scan_ts_ns: number; safety: string }>;
+    return rows.map((r) => ({ fromScanTsNs: r.from_scan_ts_ns, safety: JSON.parse(r.safety) as SafetyInput }));
+  }
+
+  /** The inputs recorded in the ledger file `file`, read-only (the trader may be writing it). */
+  static readInputs(file: string): InputRow[] {
+    const db = new DatabaseSync(file, { readOnly: true });
+    try {
+      return Ledger.inputsOf(db);
+    } finally {
+      db.close();
+    }
   }
 
   close(): void {

@@ -30,6 +30,8 @@ export class EventTrader {
   /** The local caches the listeners keep: the hot path reads these, never the network. */
   private readonly inputs: DecisionInputs = {};
   private chain: Promise<void> = Promise.resolve();
+  /** The safety input last written to the ledger (the inputs a backtest replays). */
+  private recordedSafety = '';
   private readonly o: TraderOptions;
 
   constructor(options: TraderOptions) {
@@ -81,8 +83,12 @@ export class EventTrader {
       return;
     }
     const updatedAt = isoMicros();
+    const safety = this.inputs.safety;
+    const safetyText = safety ? `${safety.posture}|${safety.size_scale}|${safety.ts}` : '';
+    const changed = safety !== undefined && safetyText !== this.recordedSafety;
     // The ledger first: a crash after this line finds the scan decided and its fills on record.
-    this.o.ledger.commit(d.state, d.orders, params.algoVersion, updatedAt);
+    this.o.ledger.commit(d.state, d.orders, params.algoVersion, updatedAt, changed ? safety : undefined);
+    if (changed) this.recordedSafety = safetyText;
     this.state = d.state;
     if (metrics) {
       metrics.decisions.inc();
