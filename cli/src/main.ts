@@ -23,6 +23,7 @@ Examples:
   ./dolphin logs event-trader -f
   ./dolphin restart scan-bridge
   ./dolphin down               stop everything a running ./dolphin up started
+  ./dolphin backtest --config demo.json --dates 2026-12-01..2026-12-02
   ./dolphin test               typecheck, then every unit and integration test
   ./dolphin test test/integration/cluster.test.ts
   HZ_MEMBERS=hz1:5701,hz2:5701 ./dolphin up   join an existing cluster instead of starting a member
@@ -111,6 +112,18 @@ program.command('bench')
   .argument('[args...]', "the benchmark's own options after --, e.g. `dolphin bench e2e -- --only 100 --seconds 60`")
   .option('--quick', 'a run of under a minute', false)
   .action((name: string, args: string[], o: { quick: boolean }) => exitWith(bench(name, o.quick, args)));
+
+program.command('backtest')
+  .description('run a backtest job without the API server, into the jobs database: progress bar, then a summary per model')
+  .requiredOption('--config <file>', 'a backtest config (a file, or a name in jobs.configsDir, e.g. demo.json)')
+  .requiredOption('--dates <dates>', 'YYYY-MM-DD, a list a,b,c, or a range a..b')
+  .option('--models <list>', "signatures to run (default: the config's enabled models)")
+  .option('--json', 'print the result as JSON', false)
+  .action(async (o: { config: string; dates: string; models?: string; json: boolean }) => {
+    // Loaded only for this command: the jobs API's modules stay out of every other command's start.
+    const { backtest } = await import('./commands/backtest.ts');
+    return exitWith(backtest(o));
+  });
 
 program.command('service')
   .description('become one service of the registry (exec): what a systemd unit runs')

@@ -6,8 +6,9 @@ import { HzErrors } from '@dolphin/hz';
 import { KitErrors } from '@dolphin/service-kit';
 import { ScanFileErrors } from '@dolphin/scanfile';
 import { SupervisorErrors } from '@dolphin/supervisor';
+import { JobsErrors } from '@dolphin/jobs-api';
 
-const CATALOGUES: Record<string, Record<string, ErrorSpec>> = { core: CoreErrors, hz: HzErrors, 'service-kit': KitErrors, scanfile: ScanFileErrors, supervisor: SupervisorErrors };
+const CATALOGUES: Record<string, Record<string, ErrorSpec>> = { core: CoreErrors, hz: HzErrors, 'service-kit': KitErrors, scanfile: ScanFileErrors, supervisor: SupervisorErrors, 'jobs-api': JobsErrors };
 
 describe('docs/errors.md', () => {
   const doc = readFileSync(path.join(REPO_ROOT, 'docs/errors.md'), 'utf8');

@@ -72,6 +72,25 @@ const factorSchema = (everyMs: number, seed: number) => z.strictObject({
   provider: providerSpecSchema.default({ kind: 'synthetic', seed }),
 }).prefault({});
 
+/** The jobs API (services/jobs-api): backtests as background jobs. */
+export const jobsConfigSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65_535).default(9420),
+  /** When set, POST requests need `Authorization: Bearer <token>`. */
+  token: z.string().min(16, 'at least 16 characters').optional(),
+  /** Backtest configs; a request's config_path must resolve inside this folder. */
+  configsDir: z.string().min(1).default('config/backtests').transform(fromRoot),
+  /** The jobs database (SQLite); default <stateDir>/jobs.db. */
+  dbFile: z.string().min(1).transform(fromRoot).optional(),
+  /** Model-days run side by side in this many worker threads (default: one per core). */
+  workers: z.number().int().min(1).max(64).optional(),
+  /** Request bodies larger than this are refused (413) before they are parsed. */
+  bodyLimitBytes: z.number().int().min(256).default(16_384),
+  /** At most this many dates in one job. */
+  maxDates: z.number().int().min(1).default(366),
+});
+export type JobsConfig = z.infer<typeof jobsConfigSchema>;
+
 /** The indicator publishers, each runnable in a process of its own (`main.ts --only <name>`). */
 export const INDICATOR_PUBLISHERS = ['exf', 'ob', 'esof'] as const;
 export type IndicatorPublisher = (typeof INDICATOR_PUBLISHERS)[number];
@@ -137,6 +156,7 @@ export const dolphinConfigSchema = z.strictObject({
   services: serviceRegistrySchema.default({}),
   supervisor: supervisorConfigSchema.prefault({}),
   metaHealth: metaHealthConfigSchema.prefault({}),
+  jobs: jobsConfigSchema.prefault({}),
 });
 export type DolphinConfig = z.infer<typeof dolphinConfigSchema>;
 export type DolphinEnv = DolphinConfig['env'];

@@ -16,4 +16,6 @@ export const DEFAULT_SERVICES = {
   'scan-bridge': { dependsOn: ['member'], critical: true, limits: { memoryMaxMb: 256, tasksMax: 64, cpuQuotaPct: 100 } },
   'event-trader': { dependsOn: ['member', 'safety'], critical: true, limits: { memoryMaxMb: 256, tasksMax: 64, cpuQuotaPct: 100 } },
   'meta-health': { dependsOn: ['member'], limits: { memoryMaxMb: 192, tasksMax: 64, cpuQuotaPct: 50 } },
+  // Backtests run in its worker threads: more memory and every core while a job runs.
+  'jobs-api': { limits: { memoryMaxMb: 512, tasksMax: 64, cpuQuotaPct: 200 } },
 } as const;

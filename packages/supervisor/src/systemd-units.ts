@@ -24,6 +24,7 @@ const WHAT: Record<string, string> = {
   'scan-bridge': 'scan files into DOLPHIN_FEATURES',
   'event-trader': 'the event trader',
   'meta-health': 'meta-health: the five sensors, rm_meta, recovery',
+  'jobs-api': 'backtests as background jobs (HTTP on loopback, SQLite)',
 };
 
 const unitName = (name: string) => `dolphin-${name}.service`;

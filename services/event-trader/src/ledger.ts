@@ -156,6 +156,9 @@ export class Ledger {
   static readInputs(file: string): InputRow[] {
     const db = new DatabaseSync(file, { readOnly: true });
     try {
+      if (!db.prepare("select 1 from sqlite_master where type = 'table' and name = 'inputs'").get()) {
+        throw new Error(`ledger ${file} records no inputs: it was written by a trader from before they were recorded`);
+      }
       return Ledger.inputsOf(db);
     } finally {
       db.close();

@@ -1,0 +1,12 @@
+export { JobsDb, type JobRow, type DetailRow, type PositionRecord, type ModelDayResult, type JobStatus } from './db.ts';
+export { JobRunner, type RunnerOptions } from './runner.ts';
+export { WorkerPool } from './pool.ts';
+export { buildServer, jobView, jobSummary, triggerSchema } from './server.ts';
+export { resolveConfigPath, readBacktestConfig, parseBacktestConfig, backtestConfigSchema, type BacktestConfig } from './backtest-config.ts';
+export { parseDateSpec, normalizeDates } from './dates.ts';
+export { runModelDay, type ModelDayInput } from './model-day.ts';
+export { executeModelDay, type ModelDayTask } from './model-day-task.ts';
+export { loadDayScans, safetyTimeline, exfTimeline, Timeline } from './archive.ts';
+export { summarize, type ModelSummary } from './summary.ts';
+export { createJobsMetrics } from './metrics.ts';
+export { JobsErrors } from './errors.ts';

@@ -1,0 +1,34 @@
+import path from 'node:path';
+import { runService } from '@dolphin/service-kit';
+import { JobsDb } from './db.ts';
+import { createJobsMetrics } from './metrics.ts';
+import { WorkerPool } from './pool.ts';
+import { JobRunner } from './runner.ts';
+import { buildServer } from './server.ts';
+
+await runService({
+  name: 'jobs-api',
+  // Backtests need no cluster; the heartbeat is written once there is one.
+  hazelcast: 'background',
+  async start(ctx) {
+    const { jobs, stateDir, scans } = ctx.config;
+    const db = new JobsDb(jobs.dbFile ?? path.join(stateDir, 'jobs.db'));
+    ctx.register('database', () => db.close());
+    const pool = new WorkerPool(jobs.workers);
+    ctx.register('workers', () => pool.close());
+    const runner = new JobRunner({ db, pool, logger: ctx.logger, metrics: createJobsMetrics(ctx.metrics, db), defaultScansDir: scans.dir, cacheDir: path.join(stateDir, 'scan-cache') });
+    ctx.register('runner', () => runner.stop());
+    const app = buildServer({ db, runner, jobs, metrics: ctx.metrics, logger: ctx.logger });
+    await app.listen({ host: jobs.host, port: jobs.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : jobs.port;
+    ctx.register('http', () => app.close());
+    ctx.logger.info({ url: `http://${jobs.host}:${port}`, db: db.file, workers: pool.size, configs: jobs.configsDir, auth: jobs.token ? 'bearer token on POST' : 'none' }, 'jobs API listening');
+    process.send?.({ type: 'listening', port });
+    // A job a killed process left behind goes on from where it was.
+    for (const job of db.unfinished()) {
+      ctx.logger.warn({ job_id: job.job_id, status: job.status }, 'resuming an unfinished job');
+      void runner.run(job.job_id).catch((err: unknown) => ctx.logger.error({ err, job_id: job.job_id }, 'resumed job failed'));
+    }
+  },
+});

@@ -1,0 +1,162 @@
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
+import { z } from 'zod';
+import { isDolphinError, isoMicros, type JobsConfig, type Logger } from '@dolphin/core';
+import { readBacktestConfig, resolveConfigPath, type BacktestConfig } from './backtest-config.ts';
+import { dateSchema, normalizeDates } from './dates.ts';
+import type { JobRow, JobsDb } from './db.ts';
+import type { JobRunner } from './runner.ts';
+import { summarize } from './summary.ts';
+
+/** POST /simulate/trigger. */
+export const triggerSchema = z.strictObject({
+  config_path: z.string().min(1).max(512),
+  date_range: z.array(dateSchema).min(1),
+  models: z.array(z.string().min(1).max(64)).min(1).optional(),
+});
+
+export interface ServerOptions {
+  db: JobsDb;
+  runner: JobRunner;
+  jobs: JobsConfig;
+  metrics: Registry;
+  logger: Logger;
+}
+
+type Detail = string | Array<{ field: string; message: string }>;
+const problem = (reply: FastifyReply, status: number, detail: Detail) => reply.code(status).send({ detail });
+
+/** A job as GET /simulate/status shows it. */
+export function jobView(db: JobsDb, job: JobRow) {
+  const start = job.started_at ? Date.parse(job.started_at) : undefined;
+  const end = job.completed_at ? Date.parse(job.completed_at) : undefined;
+  return {
+    job_id: job.job_id,
+    status: job.status,
+    progress: db.progress(job.job_id),
+    config_path: job.config_path,
+    date_range: JSON.parse(job.date_range) as string[],
+    models: JSON.parse(job.models) as string[],
+    created_at: job.created_at,
+    started_at: job.started_at,
+    completed_at: job.completed_at,
+    total_duration_seconds: start !== undefined ? Math.round(((end ?? Date.now()) - start) / 10) / 100 : null,
+    error: job.error,
+    details: db.details(job.job_id),
+  };
+}
+
+/** Per-model totals of a job (GET /results/summary). */
+export function jobSummary(db: JobsDb, job: JobRow) {
+  const config = JSON.parse(job.config) as BacktestConfig;
+  const models = JSON.parse(job.models) as string[];
+  return {
+    job_id: job.job_id,
+    status: job.status,
+    models: models.map((m) => {
+      const capital = Number((config.models.find((x) => x.signature === m)?.strategy as { initialCapital?: number } | undefined)?.initialCapital ?? 25_000);
+      return summarize(m, capital, db.equityByDay(job.job_id, m), db.results({ jobId: job.job_id, model: m }));
+    }),
+  };
+}
+
+/**
+ * The jobs API (Fastify). POST answers at once: the job runs in the background (JobRunner).
+ * Bodies are refused before they are read past `bodyLimitBytes` (413); JSON that does not parse
+ * is 400, a body that breaks the schema 422 naming each field; a config outside the configs
+ * folder 400 without being read; another active job 409.
+ */
+export function buildServer(o: ServerOptions): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: o.jobs.bodyLimitBytes, return503OnClosing: true });
+  const token = o.jobs.token ? Buffer.from(`Bearer ${o.jobs.token}`) : undefined;
+  // JSON only: any other body type is 415 rather than a string the schema then refuses.
+  app.removeContentTypeParser('text/plain');
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return problem(reply, 413, `the body is larger than ${o.jobs.bodyLimitBytes} bytes`);
+    if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) return problem(reply, 400, `the body is not valid JSON: ${err.message}`);
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return problem(reply, 415, 'send the body as application/json');
+    if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return problem(reply, 400, 'the body is empty');
+    if (err.statusCode && err.statusCode < 500) return problem(reply, err.statusCode, err.message);
+    o.logger.error({ err }, 'request failed');
+    return problem(reply, 500, 'internal error (see the jobs-api log)');
+  });
+
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (req.method !== 'POST' || !token) return;
+    const got = Buffer.from(req.headers.authorization ?? '');
+    if (got.length !== token.length || !timingSafeEqual(got, token)) return problem(reply, 401, 'POST needs Authorization: Bearer <jobs.token>');
+  });
+
+  app.post('/simulate/trigger', async (req, reply) => {
+    const body = triggerSchema.safeParse(req.body);
+    if (!body.success) return problem(reply, 422, body.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message })));
+    const { config_path: configPath } = body.data;
+    let config: BacktestConfig;
+    try {
+      config = readBacktestConfig(resolveConfigPath(o.jobs.configsDir, configPath));
+    } catch (err) {
+      if (isDolphinError(err)) return problem(reply, 400, err.message);
+      throw err;
+    }
+    const dates = normalizeDates(body.data.date_range);
+    if (dates.length > o.jobs.maxDates) return problem(reply, 400, `${dates.length} dates: at most ${o.jobs.maxDates} in one job (jobs.maxDates)`);
+    const known = new Set(config.models.map((m) => m.signature));
+    const models = body.data.models ? [...new Set(body.data.models)] : config.models.filter((m) => m.enabled).map((m) => m.signature);
+    const unknown = models.filter((m) => !known.has(m));
+    if (unknown.length > 0) return problem(reply, 400, `${configPath} has no model ${unknown.map((m) => `"${m}"`).join(', ')}; it has: ${[...known].join(', ')}`);
+    if (models.length === 0) return problem(reply, 400, `${configPath} has no enabled model; name the models to run`);
+    const r = o.db.createJob({ configPath, config, dates, models });
+    if ('created' in r) {
+      const job = r.created;
+      o.logger.info({ job_id: job.job_id, config: configPath, dates: dates.length, models }, 'job accepted');
+      setImmediate(() => void o.runner.run(job.job_id).catch((err: unknown) => o.logger.error({ err, job_id: job.job_id }, 'job run failed')));
+      return reply.code(202).send({ job_id: job.job_id, status: 'pending', total_model_days: job.total_model_days, message: `job accepted: ${dates.length} date(s) × ${models.length} model(s); GET /simulate/status/${job.job_id}` });
+    }
+    if (r.same) {
+      return reply.code(200).send({ ...jobView(o.db, r.active), message: 'a job for the same config, dates and models is already active: this is it' });
+    }
+    const p = o.db.progress(r.active.job_id);
+    return problem(reply, 409, `another job is already running: ${r.active.job_id} (${r.active.status}, ${p.completed + p.failed} of ${p.total_model_days} model-days done); one job at a time`);
+  });
+
+  app.get('/simulate/status/:job_id', async (req, reply) => {
+    const { job_id: id } = req.params as { job_id: string };
+    const job = o.db.job(id);
+    if (!job) return problem(reply, 404, `no job ${id}`);
+    return jobView(o.db, job);
+  });
+
+  app.get('/results', async (req, reply) => {
+    const q = z.strictObject({ job_id: z.string().optional(), date: dateSchema.optional(), model: z.string().optional() }).safeParse(req.query);
+    if (!q.success) return problem(reply, 422, q.error.issues.map((i) => ({ field: i.path.join('.') || '(query)', message: i.message })));
+    if (q.data.job_id && !o.db.job(q.data.job_id)) return problem(reply, 404, `no job ${q.data.job_id}`);
+    const results = o.db.results({ ...(q.data.job_id ? { jobId: q.data.job_id } : {}), ...(q.data.date ? { date: q.data.date } : {}), ...(q.data.model ? { model: q.data.model } : {}) });
+    return { results, count: results.length };
+  });
+
+  app.get('/results/summary', async (req, reply) => {
+    const { job_id: id } = req.query as { job_id?: string };
+    if (!id) return problem(reply, 422, [{ field: 'job_id', message: 'required' }]);
+    const job = o.db.job(id);
+    if (!job) return problem(reply, 404, `no job ${id}`);
+    return jobSummary(o.db, job);
+  });
+
+  app.get('/jobs', async () => ({ jobs: o.db.recentJobs(20).map((j) => ({ job_id: j.job_id, status: j.status, created_at: j.created_at, completed_at: j.completed_at, progress: o.db.progress(j.job_id) })) }));
+
+  app.get('/health', async (_req, reply) => {
+    let database = 'ok';
+    try {
+      if (!o.db.ping()) database = 'not answering';
+    } catch (err) {
+      database = `error: ${(err as Error).message}`;
+    }
+    return reply.code(database === 'ok' ? 200 : 503).send({ status: database === 'ok' ? 'healthy' : 'unhealthy', database, timestamp: isoMicros() });
+  });
+
+  app.get('/metrics', async (_req, reply) => reply.type(o.metrics.contentType).send(await o.metrics.metrics()));
+
+  return app;
+}
