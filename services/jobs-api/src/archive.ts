@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Exf, ScanRecord } from '@dolphin/core';
+import { SCAN_WINDOW_FIELDS, type Exf, type ScanRecord } from '@dolphin/core';
 import { Ledger, type InputRow, type SafetyInput } from '@dolphin/event-trader';
 import { decodeScanFile, isScanFileName } from '@dolphin/scanfile';
 
@@ -15,7 +15,30 @@ export interface DayScans {
   cached: boolean;
 }
 
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2;
+const KNOWN = new Set<string>(['scan_number', 'timestamp_ns', 'timestamp_iso', 'schema_version', 'assets', 'asset_prices', 'eigenvalues', ...SCAN_WINDOW_FIELDS]);
+
+/**
+ * A scan as one cache line: a JSON array in a fixed order, its asset list an index into the
+ * header's (a day's scans share one list: stored once, and shared again when read back).
+ */
+function toLine(s: ScanRecord, assetIndex: number): string {
+  const extras: Record<string, unknown> = {};
+  let hasExtras = false;
+  for (const k in s) if (!KNOWN.has(k)) { extras[k] = (s as Record<string, unknown>)[k]; hasExtras = true; }
+  return JSON.stringify([assetIndex, s.scan_number, s.timestamp_ns, s.timestamp_iso, s.schema_version, SCAN_WINDOW_FIELDS.map((f) => s[f]), s.asset_prices, s.eigenvalues ?? null, hasExtras ? extras : null]);
+}
+
+function fromLine(line: string, assets: string[][]): ScanRecord {
+  const [a, scanNumber, ts, iso, version, windows, prices, eig, extras] = JSON.parse(line) as [number, number, number, string, string, number[], number[], number[] | null, Record<string, unknown> | null];
+  const s: Record<string, unknown> = { scan_number: scanNumber, timestamp_ns: ts, timestamp_iso: iso, schema_version: version };
+  for (let i = 0; i < SCAN_WINDOW_FIELDS.length; i++) s[SCAN_WINDOW_FIELDS[i] as string] = windows[i];
+  s.assets = assets[a];
+  s.asset_prices = prices;
+  if (eig) s.eigenvalues = eig;
+  if (extras) Object.assign(s, extras);
+  return s as ScanRecord;
+}
 const sha = (s: string) => createHash('sha1').update(s).digest('hex').slice(0, 16);
 
 /**
@@ -36,9 +59,9 @@ export function loadDayScans(scansDir: string, date: string, cacheDir?: string):
   if (cacheFile && existsSync(cacheFile)) {
     const text = readFileSync(cacheFile, 'utf8');
     const nl = text.indexOf('\n');
-    const header = JSON.parse(text.slice(0, nl)) as { key: string; unreadable: DayScans['unreadable'] };
+    const header = JSON.parse(text.slice(0, nl)) as { key: string; unreadable: DayScans['unreadable']; assets: string[][] };
     if (header.key === key) {
-      const scans = text.slice(nl + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as ScanRecord);
+      const scans = text.slice(nl + 1).split('\n').filter(Boolean).map((l) => fromLine(l, header.assets));
       return { scans, files: names.length, unreadable: header.unreadable, ms: performance.now() - t0, cached: true };
     }
   }
@@ -54,7 +77,15 @@ export function loadDayScans(scansDir: string, date: string, cacheDir?: string):
     mkdirSync(path.dirname(cacheFile), { recursive: true });
     // Written beside, then renamed: two model-days of the same date may build it at once.
     const tmp = `${cacheFile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify({ key, unreadable })}\n${scans.map((x) => JSON.stringify(x)).join('\n')}\n`);
+    const lists = new Map<string, number>();
+    const lines = scans.map((x) => {
+      const k = x.assets.join('\u0000');
+      let i = lists.get(k);
+      if (i === undefined) lists.set(k, (i = lists.size));
+      return toLine(x, i);
+    });
+    const assets = [...lists.keys()].map((k) => k.split('\u0000'));
+    writeFileSync(tmp, `${JSON.stringify({ key, unreadable, assets })}\n${lines.join('\n')}\n`);
     renameSync(tmp, cacheFile);
   }
   return { scans, files: names.length, unreadable, ms: performance.now() - t0, cached: false };
