@@ -26,12 +26,13 @@ describe('./dolphin up', () => {
     const env = {
       DOLPHIN_RUN_DIR: mkdtempSync(path.join(os.tmpdir(), 'dolphin-run-')), DOLPHIN_CONFIG_DIR: mkdtempSync(path.join(os.tmpdir(), 'dolphin-cfg-')),
       DOLPHIN_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'dolphin-state-')),
+      DOLPHIN__jobs__port: '0', DOLPHIN__supervisor__controlPort: '0',
     };
     const scans = mkdtempSync(path.join(os.tmpdir(), 'dolphin-scans-'));
     const up = dolphin(['up', '--demo', '--port', String(port), '--rate', '5'], { ...env, DOLPHIN__scans__dir: JSON.stringify(scans) });
     await waitFor(() => said(up, /running; Ctrl-C \(or dolphin down\) stops everything/), 'dolphin up to say it runs', 90_000);
     expect(said(up, new RegExp(`member ready on 127\\.0\\.0\\.1:${port} \\(cluster dolphin, pid \\d+\\) in \\d+ ms`))).toBeDefined();
-    for (const name of ['scan-bridge', 'producer', 'event-trader', 'indicators', 'safety', 'meta-health']) {
+    for (const name of ['scan-bridge', 'producer', 'event-trader', 'indicators', 'safety', 'meta-health', 'jobs-api']) {
       expect(said(up, new RegExp(`${name} running \\(pid \\d+, ready in \\d+ ms\\)`)), name).toBeDefined();
     }
     // The demo trades on scans: they arrive, and `dolphin up` shows them as they do, with the
@@ -47,7 +48,7 @@ describe('./dolphin up', () => {
     // The supervisor's table, through its control endpoint: every process running, none restarted.
     const status = dolphin(['status'], env);
     expect((await status.exited).code).toBe(0);
-    for (const name of ['member', 'scan-bridge', 'event-trader', 'indicators', 'safety', 'meta-health', 'producer']) {
+    for (const name of ['member', 'scan-bridge', 'event-trader', 'indicators', 'safety', 'meta-health', 'jobs-api', 'producer']) {
       expect(status.text.find((l) => new RegExp(`^${name}( \\*)?\\s+running\\s+\\d+\\s+\\S+\\s+0\\s`).test(l)), `${name} in dolphin status`).toBeDefined();
     }
 

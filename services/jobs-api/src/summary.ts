@@ -33,7 +33,8 @@ export function summarize(model: string, initialCapital: number, days: ReadonlyA
     curve.push({ at: a.ts, v: a.portfolio_value });
   }
   if (lastDate && ends.has(lastDate)) curve.push({ at: `${lastDate}T23:59:59Z`, v: ends.get(lastDate) as number });
-  let peak = { at: null as string | null, v: initialCapital };
+  // Before the first action the model stands at its initial capital: the start of its first day.
+  let peak = { at: (days[0] ? `${days[0].date}T00:00:00Z` : null) as string | null, v: initialCapital };
   let worst = { pct: 0, peak: null as string | null, trough: null as string | null };
   for (const p of curve) {
     if (p.v > peak.v) peak = { at: p.at, v: p.v };
