@@ -21,6 +21,7 @@ export interface JobRow {
   completed_at: string | null;
   error: string | null;
   total_model_days: number;
+  owner_pid: number | null;
 }
 
 export interface DetailRow {
@@ -75,7 +76,8 @@ const SCHEMA = `
     started_at text,
     completed_at text,
     error text,
-    total_model_days integer not null
+    total_model_days integer not null,
+    owner_pid integer -- the process running it; a job whose owner died is taken over
   );
   -- One job at a time, enforced here: a second pending or running job cannot be inserted.
   create unique index if not exists jobs_one_active on jobs ((1)) where status in ('pending', 'running');
@@ -151,6 +153,16 @@ export interface NewJob {
   models: string[];
 }
 
+/** Whether a process of this machine is alive (the jobs database is a local file). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 const requestKey = (j: Pick<NewJob, 'configPath' | 'dates' | 'models'>) => `${j.configPath}|${j.dates.join(',')}|${[...j.models].sort().join(',')}`;
 
 /**
@@ -170,6 +182,11 @@ export class JobsDb {
     this.db = new DatabaseSync(file, { timeout: 5_000 });
     this.db.exec('pragma journal_mode = wal; pragma synchronous = normal; pragma foreign_keys = on;');
     this.db.exec(SCHEMA);
+    // Columns added since the first schema, for a database an earlier version created.
+    for (const [table, column, type] of [['jobs', 'owner_pid', 'integer'], ['job_details', 'end_equity', 'real']] as const) {
+      const cols = this.db.prepare(`pragma table_info(${table})`).all() as Array<{ name: string }>;
+      if (!cols.some((c) => c.name === column)) this.db.exec(`alter table ${table} add column ${column} ${type}`);
+    }
     const p = (sql: string) => this.db.prepare(sql);
     this.st = {
       insertJob: p(`insert into jobs (job_id, config_path, config, date_range, models, request_key, status, created_at, total_model_days)
@@ -183,6 +200,7 @@ export class JobsDb {
       detailRunning: p("update job_details set status = 'running', started_at = ?, error = null where job_id = ? and date = ? and model = ?"),
       detailDone: p("update job_details set status = 'completed', completed_at = ?, duration_seconds = ?, end_state = ?, end_equity = ?, error = null where job_id = ? and date = ? and model = ?"),
       byStatus: p('select status, count(*) as n from jobs group by status'),
+      claim: p("update jobs set owner_pid = ? where job_id = ? and status in ('pending', 'running') and (owner_pid is null or owner_pid = ? or owner_pid = ?)"),
       equity: p("select date, end_equity from job_details where job_id = ? and model = ? and status = 'completed' order by date"),
       detailFailed: p("update job_details set status = 'failed', completed_at = ?, duration_seconds = ?, error = ? where job_id = ? and date = ? and model = ?"),
       counts: p('select status, count(*) as n from job_details where job_id = ? group by status'),
@@ -252,6 +270,18 @@ export class JobsDb {
     const running = c.running ?? 0;
     const pending = c.pending ?? 0;
     return { total_model_days: completed + failed + running + pending, completed, failed, running, pending };
+  }
+
+  /**
+   * Makes this process the job's runner, unless another live process runs it already: true when
+   * it may go on. A job whose runner died (kill -9) can be claimed by the next process.
+   */
+  claim(jobId: string, pid = process.pid): boolean {
+    const job = this.job(jobId);
+    if (!job || (job.status !== 'pending' && job.status !== 'running')) return false;
+    const previous = job.owner_pid;
+    if (previous !== null && previous !== pid && processAlive(previous)) return false;
+    return Number(this.st.claim!.run(pid, jobId, pid, previous ?? pid).changes) === 1;
   }
 
   /** The first model-day starting makes the job running. */

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { runService } from '@dolphin/service-kit';
-import { JobsDb } from './db.ts';
+import { JobsDb, processAlive } from './db.ts';
 import { createJobsMetrics } from './metrics.ts';
 import { WorkerPool } from './pool.ts';
 import { JobRunner } from './runner.ts';
@@ -25,8 +25,8 @@ await runService({
     ctx.register('http', () => app.close());
     ctx.logger.info({ url: `http://${jobs.host}:${port}`, db: db.file, workers: pool.size, configs: jobs.configsDir, auth: jobs.token ? 'bearer token on POST' : 'none' }, 'jobs API listening');
     process.send?.({ type: 'listening', port });
-    // A job a killed process left behind goes on from where it was.
-    for (const job of db.unfinished()) {
+    // A job a killed process left behind goes on from where it was (not one another live process runs).
+    for (const job of db.unfinished().filter((j) => j.owner_pid === null || !processAlive(j.owner_pid))) {
       ctx.logger.warn({ job_id: job.job_id, status: job.status }, 'resuming an unfinished job');
       void runner.run(job.job_id).catch((err: unknown) => ctx.logger.error({ err, job_id: job.job_id }, 'resumed job failed'));
     }

@@ -62,6 +62,10 @@ export class JobRunner {
     const job = db.job(jobId);
     if (!job) throw new Error(`no job ${jobId}`);
     const log = this.o.logger.child({ job_id: jobId });
+    if (!db.claim(jobId)) {
+      log.info({ owner: db.job(jobId)?.owner_pid }, 'job runs in another process; not run here');
+      return job.status;
+    }
     const reset = db.resetInterrupted(jobId);
     if (reset > 0) log.warn({ modelDays: reset }, 'resuming a job left running: its unfinished model-days run again');
     let config: BacktestConfig;

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { isDolphinError, isoMicros, type JobsConfig, type Logger } from '@dolphin/core';
 import { readBacktestConfig, resolveConfigPath, type BacktestConfig } from './backtest-config.ts';
 import { dateSchema, normalizeDates } from './dates.ts';
-import type { JobRow, JobsDb } from './db.ts';
+import { processAlive, type JobRow, type JobsDb } from './db.ts';
 import type { JobRunner } from './runner.ts';
 import { summarize } from './summary.ts';
 
@@ -118,7 +118,15 @@ export function buildServer(o: ServerOptions): FastifyInstance {
       return reply.code(200).send({ ...jobView(o.db, r.active), message: 'a job for the same config, dates and models is already active: this is it' });
     }
     const p = o.db.progress(r.active.job_id);
-    return problem(reply, 409, `another job is already running: ${r.active.job_id} (${r.active.status}, ${p.completed + p.failed} of ${p.total_model_days} model-days done); one job at a time`);
+    // The active job's process died (a killed `dolphin backtest`, say): run it here, so that it
+    // ends and never blocks triggers for good.
+    let adopted = '';
+    if (!o.runner.busy && r.active.owner_pid !== null && !processAlive(r.active.owner_pid)) {
+      o.logger.warn({ job_id: r.active.job_id, owner: r.active.owner_pid }, 'the active job\'s process is gone: resuming it here');
+      void o.runner.run(r.active.job_id).catch((err: unknown) => o.logger.error({ err, job_id: r.active.job_id }, 'adopted job failed'));
+      adopted = '; its process had died, so it is resumed here';
+    }
+    return problem(reply, 409, `another job is already running: ${r.active.job_id} (${r.active.status}, ${p.completed + p.failed} of ${p.total_model_days} model-days done)${adopted}; one job at a time`);
   });
 
   app.get('/simulate/status/:job_id', async (req, reply) => {

@@ -77,5 +77,26 @@ describe('a killed jobs API', () => {
     ref.close();
     expect(resumed.length).toBeGreaterThan(8);
     expect(resumed).toEqual(reference);
+    await second.cleanup();
+  });
+
+  it('a batch run killed mid-job does not block the API: the next trigger resumes it here', async () => {
+    const api = await rig.start({ DOLPHIN__jobs__token: JSON.stringify(TOKEN) });
+    const cli = spawnCollecting(path.join(REPO_ROOT, 'dolphin'), ['backtest', '--config', configFile, '--dates', `${DATES[0]}..${DATES[3]}`, '--models', 'a'], {
+      PATH: process.env.PATH, HOME: process.env.HOME, DOLPHIN_QUIET: '1', DOLPHIN_CONFIG_DIR: rig.root, DOLPHIN_STATE_DIR: rig.stateDir,
+      DOLPHIN__jobs__workers: '1', DOLPHIN__scans__dir: JSON.stringify(rig.scans),
+    });
+    const db = new JobsDb(path.join(rig.stateDir, 'jobs.db'));
+    const stale = await waitFor(() => { const j = db.activeJob(); return j && db.progress(j.job_id).completed >= 1 && j; }, 'the batch job under way', 120_000, 20);
+    await cli.cleanup(); // kill -9 of its whole process group
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const blocked = await call(rig.url, 'POST', '/simulate/trigger', { config_path: 'pair.json', date_range: [DATES[0]] }, auth);
+    expect(blocked.status).toBe(409);
+    expect(blocked.body.detail).toMatch(/its process had died, so it is resumed here/);
+    await waitFor(() => db.job(stale.job_id)?.status === 'completed', 'the adopted job completed', 120_000, 100);
+    expect(db.progress(stale.job_id)).toMatchObject({ completed: 4, failed: 0 });
+    expect(db.job(stale.job_id)?.owner_pid).toBe(api.child.pid);
+    db.close();
+    expect((await call(rig.url, 'POST', '/simulate/trigger', { config_path: 'pair.json', date_range: [DATES[0]] }, auth)).status).toBe(202);
   });
 });
