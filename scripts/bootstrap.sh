@@ -96,6 +96,26 @@ dolphin_ensure_python_clients() {
   export DOLPHIN_PYTHON
 }
 
+# A browser for the dashboard's test: Debian's chromium (test tools' own browser downloads do
+# not work offline). DOLPHIN_CHROMIUM names another binary.
+dolphin_ensure_chromium() {
+  local bin=${DOLPHIN_CHROMIUM:-/usr/bin/chromium}
+  if [ ! -x "$bin" ]; then
+    [ -z "${DOLPHIN_CHROMIUM:-}" ] || _die "DOLPHIN_CHROMIUM=$bin is not an executable"
+    local sudo=""
+    if [ "$(id -u)" != 0 ]; then
+      command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null || _die "the dashboard's browser test needs Debian's chromium: run 'sudo apt-get install chromium' (or set DOLPHIN_CHROMIUM)"
+      sudo="sudo -n"
+    fi
+    _say "installing Debian's chromium (apt-get) for the dashboard's browser test"
+    { $sudo apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 \
+      || { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1; }; } \
+      || _die "could not install chromium with apt-get"
+  fi
+  DOLPHIN_CHROMIUM=$bin
+  export DOLPHIN_CHROMIUM
+}
+
 dolphin_bootstrap() {
   dolphin_ensure_node
   dolphin_ensure_pnpm
