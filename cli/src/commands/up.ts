@@ -38,7 +38,7 @@ function stateLine(name: string, to: ProcessState, from: ProcessState, detail: s
   if (to === 'running') {
     return name === 'member'
       ? `hazelcast member ready on ${member} (cluster ${cluster}, pid ${s?.pid}) in ${s?.readyMs} ms; log ${s?.logFile}`
-      : `${name} running (pid ${s?.pid}, ready in ${s?.readyMs} ms); log ${s?.logFile}`;
+      : `${name} running (pid ${s?.pid}, ready in ${s?.readyMs} ms); ${s?.url ? `open ${s.url} · ` : ''}log ${s?.logFile}`;
   }
   if (to === 'backoff') return `${name}: ${detail ?? 'exited'}`;
   if (to === 'failed') return `${name} FAILED: ${detail ?? ''}`;
@@ -140,6 +140,8 @@ export async function up(options: UpOptions): Promise<number> {
     conn = await connect({ settings: { ...config.hazelcast, members }, logger, name: 'dolphin-up' });
     await watchTrading(conn, watches);
     say(`scans: ${config.scans.dir}${options.demo ? ` (demo producer, ${options.rate ?? 0.2} scans/s)` : ''}`);
+    const dashboard = supervisor.get('dashboard')?.status().url;
+    if (dashboard) say(`dashboard: ${dashboard}`);
     say('running; Ctrl-C (or dolphin down) stops everything');
   } catch (err) {
     logger.error({ err }, 'start failed');

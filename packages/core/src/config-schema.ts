@@ -91,6 +91,26 @@ export const jobsConfigSchema = z.strictObject({
 });
 export type JobsConfig = z.infer<typeof jobsConfigSchema>;
 
+/** The dashboard (services/dashboard): a read-only web view in a process of its own. */
+export const dashboardConfigSchema = z.strictObject({
+  /** Loopback by default: the page shows positions and PnL. */
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65_535).default(9430),
+  /** When set, every request needs it: `?token=` once (kept in a cookie), or `Authorization: Bearer`. */
+  token: z.string().min(16, 'at least 16 characters').optional(),
+  /** The jobs API it lists recent backtests from (default: http://<jobs.host>:<jobs.port>). */
+  jobsUrl: z.url().optional(),
+  /** How often it asks the supervisor and the jobs API (they have no listeners). */
+  pollMs: z.number().int().min(200).default(2_000),
+  /** Points kept for the vel_div and latency charts. */
+  historyScans: z.number().int().min(10).max(100_000).default(600),
+  /** A client whose unsent events pass this many bytes is dropped (it reconnects and gets a fresh snapshot). */
+  maxBufferedBytes: z.number().int().min(16_384).default(1_048_576),
+  /** At most this many connected event streams; more are refused with 503. */
+  maxClients: z.number().int().min(1).default(200),
+});
+export type DashboardConfig = z.infer<typeof dashboardConfigSchema>;
+
 /** The indicator publishers, each runnable in a process of its own (`main.ts --only <name>`). */
 export const INDICATOR_PUBLISHERS = ['exf', 'ob', 'esof'] as const;
 export type IndicatorPublisher = (typeof INDICATOR_PUBLISHERS)[number];
@@ -157,6 +177,7 @@ export const dolphinConfigSchema = z.strictObject({
   supervisor: supervisorConfigSchema.prefault({}),
   metaHealth: metaHealthConfigSchema.prefault({}),
   jobs: jobsConfigSchema.prefault({}),
+  dashboard: dashboardConfigSchema.prefault({}),
 });
 export type DolphinConfig = z.infer<typeof dolphinConfigSchema>;
 export type DolphinEnv = DolphinConfig['env'];

@@ -18,4 +18,6 @@ export const DEFAULT_SERVICES = {
   'meta-health': { dependsOn: ['member'], limits: { memoryMaxMb: 192, tasksMax: 64, cpuQuotaPct: 50 } },
   // Backtests run in its worker threads: more memory and every core while a job runs.
   'jobs-api': { limits: { memoryMaxMb: 512, tasksMax: 64, cpuQuotaPct: 200 } },
+  // Read-only; not after the member: it shows that the member is down, and must start without it.
+  dashboard: { limits: { memoryMaxMb: 192, tasksMax: 64, cpuQuotaPct: 50 } },
 } as const;

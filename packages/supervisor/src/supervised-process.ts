@@ -58,6 +58,8 @@ export interface ProcessStatus {
   detail: string | undefined;
   nextStartInMs: number | undefined;
   logFile: string;
+  /** Where it serves people (the dashboard, the jobs API), as it said over IPC once listening. */
+  url: string | undefined;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -82,6 +84,7 @@ export class SupervisedProcess extends EventEmitter {
   private detail: string | undefined;
   private startedAtMs: number | undefined;
   private readyMs: number | undefined;
+  private urlValue: string | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private nextStartAt: number | undefined;
   private restartsValue = 0;
@@ -163,6 +166,7 @@ export class SupervisedProcess extends EventEmitter {
       detail: this.detail,
       nextStartInMs: this.nextStartAt !== undefined ? Math.max(0, this.nextStartAt - now) : undefined,
       logFile: this.log.file,
+      url: this.stateValue === 'running' || this.stateValue === 'starting' ? this.urlValue : undefined,
     };
   }
 
@@ -260,6 +264,7 @@ export class SupervisedProcess extends EventEmitter {
       stdio: spec.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
+    this.urlValue = undefined;
     this.pgid = child.pid;
     child.stdout?.on('data', (b: Buffer) => this.log.write(b));
     child.stderr?.on('data', (b: Buffer) => this.log.write(b));
@@ -307,7 +312,8 @@ export class SupervisedProcess extends EventEmitter {
       const timer = setTimeout(() => finish(false), timeoutMs);
       void exited.then(() => finish('exited'));
       if (kind === 'ipc') {
-        child.on('message', (m: { type?: string }) => {
+        child.on('message', (m: { type?: string; url?: unknown }) => {
+          if (m?.type === 'listening' && typeof m.url === 'string') this.urlValue = m.url;
           if (m?.type === 'ready') finish(true);
         });
       } else if (kind === 'heartbeat') {

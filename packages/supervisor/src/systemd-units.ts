@@ -25,6 +25,7 @@ const WHAT: Record<string, string> = {
   'event-trader': 'the event trader',
   'meta-health': 'meta-health: the five sensors, rm_meta, recovery',
   'jobs-api': 'backtests as background jobs (HTTP on loopback, SQLite)',
+  dashboard: 'the read-only web view (HTTP on loopback, Server-Sent Events)',
 };
 
 const unitName = (name: string) => `dolphin-${name}.service`;

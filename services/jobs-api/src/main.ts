@@ -24,7 +24,7 @@ await runService({
     const port = typeof address === 'object' && address ? address.port : jobs.port;
     ctx.register('http', () => app.close());
     ctx.logger.info({ url: `http://${jobs.host}:${port}`, db: db.file, workers: pool.size, configs: jobs.configsDir, auth: jobs.token ? 'bearer token on POST' : 'none' }, 'jobs API listening');
-    process.send?.({ type: 'listening', port });
+    process.send?.({ type: 'listening', port, url: `http://${jobs.host}:${port}/` });
     // A job a killed process left behind goes on from where it was (not one another live process runs).
     for (const job of db.unfinished().filter((j) => j.owner_pid === null || !processAlive(j.owner_pid))) {
       ctx.logger.warn({ job_id: job.job_id, status: job.status }, 'resuming an unfinished job');
