@@ -8,12 +8,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger, isoMicros, Keys, loadConfig, MapNames, REPO_ROOT, safetySchema, traderStateSchema, type ScanRecord } from '@dolphin/core';
-import { connect, freePort, openMap, startMember, watchMap } from '@dolphin/hz';
+import { createLogger, isoMicros, Keys, MapNames, REPO_ROOT, traderStateSchema, type ScanRecord } from '@dolphin/core';
+import { connect, freePort, openMap, watchMap } from '@dolphin/hz';
 import { ScanGenerator } from '@dolphin/scanfile';
 import { SERVICE_ENV, SERVICE_NODE_FLAGS } from '@dolphin/service-kit';
 import { decide, initialState, strategyParams } from '@dolphin/strategy';
 import { runProducer } from './lib/producer.ts';
+import { startTradingMember } from './lib/trading-member.ts';
 import { isQuick, percentile, rateLatencyMetrics, round, writeResult } from './lib/result.ts';
 
 const quick = isQuick();
@@ -50,19 +51,7 @@ function decideCost(): { decideNs: number; parseNs: number } {
 const cost = decideCost();
 console.log(`decide ${cost.decideNs.toFixed(0)} ns/scan, JSON.parse of the scan ${cost.parseNs.toFixed(0)} ns`);
 
-const port = await freePort();
-const memberConfig = loadConfig().member;
-const member = await startMember({ port, clusterName: `bench-e2e-${port}`, heapMb: memberConfig.heapMb, extraJvmArgs: memberConfig.jvmArgs });
-const settings = { clusterName: member.clusterName, members: [member.address], connectTimeoutMs: 2_000, operationTimeoutMs: 10_000, reconnect: { initialMs: 100, maxMs: 1_000, multiplier: 2, jitter: 0.2 } };
-const conn = await connect({ settings, logger, firstConnectTimeoutMs: 30_000 });
-{
-  // Warm the member's JIT first (a production member has run for days).
-  const map = await conn.client.getMap<string, string>('bench_warmup');
-  const v = 'x'.repeat(4_000);
-  for (let i = 0; i < (quick ? 10_000 : 30_000); i++) await map.set('w', v);
-  await map.destroy();
-}
-await (await openMap(conn, MapNames.SAFETY, safetySchema)).set(Keys.SAFETY_LATEST, { posture: 'APEX', size_scale: 1, reasons: ['bench'], ts: isoMicros() });
+const { member, settings, conn } = await startTradingMember('e2e', quick, logger);
 
 /**
  * The floor under the trading path on this machine: a bare Hazelcast `set` of a scan-sized

@@ -22,6 +22,19 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
 };
 
+/** Without Node's one-line notice that stripTypeScriptTypes is experimental (it is what Node runs our own code with). */
+function quietly<T>(fn: () => T): T {
+  const emit = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    if (!String(warning).includes('stripTypeScriptTypes')) (emit as (...a: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
+  try {
+    return fn();
+  } finally {
+    process.emitWarning = emit;
+  }
+}
+
 /**
  * The page's files, built from web/: TypeScript has its types stripped (Node's own
  * stripTypeScriptTypes: the page's code is the erasable subset) and its `.ts` imports pointed at
@@ -40,7 +53,7 @@ export function buildAssets(dir = WEB_DIR): Map<string, Asset> {
       const source = readFileSync(file, 'utf8');
       let js: string;
       try {
-        js = stripTypeScriptTypes(source, { mode: 'strip', sourceUrl: name });
+        js = quietly(() => stripTypeScriptTypes(source, { mode: 'strip', sourceUrl: name }));
       } catch (err) {
         throw new Error(`dashboard asset ${file} does not build: ${(err as Error).message}`, { cause: err });
       }
