@@ -43,6 +43,15 @@ program.command('up')
   .addOption(new Option('--rate <scans-per-s>', 'demo producer rate').default(0.2).argParser(Number.parseFloat))
   .action((o: { demo: boolean; port?: number; rate: number }) => exitWith(up(o)));
 
+program.command('dev')
+  .description('run like up, and watch the sources: a saved change restarts exactly the services that load it (and their dependents) as fresh processes carrying their state; a file that does not compile changes nothing')
+  .argument('[services...]', 'only these services and what they depend on (default: all)')
+  .option('--demo', 'also run the demo scan producer', false)
+  .addOption(new Option('--port <port>', 'member port (default: member.port, 5701)').argParser((v) => Number.parseInt(v, 10)))
+  .addOption(new Option('--rate <scans-per-s>', 'demo producer rate').default(0.2).argParser(Number.parseFloat))
+  .addOption(new Option('--on-crash <what>', 'a service that crashes: wait for the next change, or restart it with backoff').choices(['wait', 'backoff']).default('wait'))
+  .action((services: string[], o: { demo: boolean; port?: number; rate: number; onCrash: 'wait' | 'backoff' }) => exitWith(up({ ...o, dev: { services, onCrash: o.onCrash } })));
+
 program.command('down')
   .description('stop everything a running `dolphin up` started (dependents first) and wait for it')
   .action(() => exitWith(down()));

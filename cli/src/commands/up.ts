@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createLogger, dailyPnlSchema, featureScanSchema, heartbeatSchema, Keys, loadConfig, MapNames, safetySchema, traderStateSchema, type Logger, type ServiceRegistry } from '@dolphin/core';
 import { connect, openMap, watchMap, withTimeout, type HzConnection, type Watch } from '@dolphin/hz';
-import { effectiveRegistry, entry, removeRunFile, serveControl, Supervisor, writeRunFile, type ProcessState, type ProcessStatus } from '@dolphin/supervisor';
+import { DevReloader, effectiveRegistry, entry, removeRunFile, serveControl, Supervisor, writeRunFile, type ProcessState, type ProcessStatus } from '@dolphin/supervisor';
 import { claimPidFile } from '../pidfile.ts';
 import { LOG_DIR, REPO_ROOT, SUPERVISOR_RUN_FILE, UP_PID_FILE } from '../paths.ts';
 import { scanLine } from '../scan-view.ts';
@@ -13,13 +13,40 @@ export interface UpOptions {
   port?: number;
   /** Demo producer rate, scans per second. */
   rate?: number;
+  /** `dolphin dev`: watch the sources and restart what a change touches. */
+  dev?: {
+    /** Only these services (and what they depend on); all when empty. */
+    services: string[];
+    /** A service that crashes: wait for the next change (default), or restart it with backoff. */
+    onCrash: 'wait' | 'backoff';
+  };
 }
 
 const say = (line: string) => console.log(`dolphin: ${line}`);
 
+/** Dev mode's registry: the services asked for and what they depend on; a crash waits for the next edit unless asked otherwise. */
+function devRegistry(registry: ServiceRegistry, dev: NonNullable<UpOptions['dev']>): ServiceRegistry {
+  const unknown = dev.services.filter((s) => !(s in registry));
+  if (unknown.length > 0) throw new Error(`no such service: ${unknown.join(', ')} (the registry has ${Object.keys(registry).join(', ')})`);
+  const keep = new Set<string>();
+  const add = (name: string) => {
+    if (keep.has(name) || !registry[name]) return;
+    keep.add(name);
+    for (const d of registry[name].dependsOn) add(d);
+  };
+  for (const name of dev.services.length > 0 ? dev.services : Object.keys(registry)) add(name);
+  const out: ServiceRegistry = {};
+  for (const name of keep) {
+    const e = registry[name] as ServiceRegistry[string];
+    out[name] = e.kind === 'service' && dev.onCrash === 'wait' ? { ...e, restart: { ...e.restart, mode: 'never' } } : e;
+  }
+  return out;
+}
+
 /** The registry `up` runs: the configured one, plus the demo producer with --demo. */
 function registryFor(config: ReturnType<typeof loadConfig>, options: UpOptions, ownMember: boolean): ServiceRegistry {
-  const registry = effectiveRegistry(config, { ownMember });
+  let registry = effectiveRegistry(config, { ownMember });
+  if (options.dev) registry = devRegistry(registry, options.dev);
   if (options.demo) {
     registry.producer = entry({
       kind: 'command',
@@ -93,6 +120,7 @@ export async function up(options: UpOptions): Promise<number> {
   supervisor.on('warning', (name: string, message: string) => say(`${name}: ${message}`));
 
   let conn: HzConnection | undefined;
+  let reloader: DevReloader | undefined;
   const watches: Watch[] = [];
   let stopping: Promise<void> | undefined;
   let control: Awaited<ReturnType<typeof serveControl>> | undefined;
@@ -101,6 +129,7 @@ export async function up(options: UpOptions): Promise<number> {
   const stopAll = (why: string, code = 0) => {
     stopping ??= (async () => {
       logger.info({ why }, 'stopping Dolphin');
+      await reloader?.close();
       for (const w of watches) await w.close().catch(() => undefined);
       await conn?.shutdown().catch(() => undefined); // before the member goes: no reconnect attempts
       await supervisor.stopAll();
@@ -140,6 +169,12 @@ export async function up(options: UpOptions): Promise<number> {
     conn = await connect({ settings: { ...config.hazelcast, members }, logger, name: 'dolphin-up' });
     await watchTrading(conn, watches);
     say(`scans: ${config.scans.dir}${options.demo ? ` (demo producer, ${options.rate ?? 0.2} scans/s)` : ''}`);
+    if (options.dev) {
+      const registry = Object.fromEntries(supervisor.processes.map((p) => [p.name, p.entry])) as ServiceRegistry;
+      reloader = new DevReloader({ supervisor, registry, logger, say });
+      await reloader.start();
+      say(`dev: watching the sources of ${Object.values(registry).filter((e) => e.kind === 'service').length} services; a saved change restarts what loads it, with its state`);
+    }
     const dashboard = supervisor.get('dashboard')?.status().url;
     if (dashboard) say(`dashboard: ${dashboard}`);
     say('running; Ctrl-C (or dolphin down) stops everything');

@@ -9,3 +9,4 @@ export * from './config.ts';
 export * from './logger.ts';
 export * from './contract/index.ts';
 export * from './registry-defaults.ts';
+export * from './strip-types.ts';

@@ -7,3 +7,5 @@ export { parseStat, readAllStats, groupUsage, groupAlive, type ProcStat, type Gr
 export { serveControl, ControlClient, writeRunFile, readRunFile, removeRunFile, runFileSchema, type RunFile } from './control.ts';
 export { systemdUnits, DEFAULT_UNIT_OPTIONS, type UnitOptions } from './systemd-units.ts';
 export { SupervisorErrors } from './errors.ts';
+export { DevReloader, type DevReloaderOptions, type ReloadReport } from './dev-reloader.ts';
+export { importClosure, importsOf, workspaceEntries } from './import-graph.ts';

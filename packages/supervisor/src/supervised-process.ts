@@ -85,6 +85,8 @@ export class SupervisedProcess extends EventEmitter {
   private startedAtMs: number | undefined;
   private readyMs: number | undefined;
   private urlValue: string | undefined;
+  /** Arguments for the next start only (`--restart` after a snapshot was written). */
+  private nextArgs: string[] = [];
   private restartTimer: NodeJS.Timeout | undefined;
   private nextStartAt: number | undefined;
   private restartsValue = 0;
@@ -191,6 +193,41 @@ export class SupervisedProcess extends EventEmitter {
     await this.start();
   }
 
+  /**
+   * Restarts it as a fresh process that carries its working state: asks the running service for
+   * its restart snapshot (IPC; it writes <stateDir>/<name>.restart.json), stops it (SIGTERM, the
+   * group SIGKILLed after the stop timeout), starts it with `--restart`. Without a snapshot
+   * (not running, no IPC, the service failed or did not answer in `snapshotTimeoutMs`) it is a
+   * plain restart. Resolves once the new process is ready or has given up.
+   */
+  async reload(reason: string, snapshotTimeoutMs = 2_000): Promise<{ snapshot: 'written' | 'failed' | 'none' }> {
+    const child = this.child;
+    let snapshot: 'written' | 'failed' | 'none' = 'none';
+    if (this.stateValue === 'running' && child?.connected) {
+      snapshot = await new Promise((resolve) => {
+        const done = (v: 'written' | 'failed') => {
+          clearTimeout(timer);
+          child.off('message', onMessage);
+          resolve(v);
+        };
+        const onMessage = (m: { type?: string }) => {
+          if (m?.type === 'snapshot-written') done('written');
+          else if (m?.type === 'snapshot-failed') done('failed');
+        };
+        const timer = setTimeout(() => done('failed'), snapshotTimeoutMs);
+        child.on('message', onMessage);
+        try {
+          child.send({ type: 'snapshot' });
+        } catch {
+          done('failed');
+        }
+      });
+    }
+    this.nextArgs = snapshot === 'written' ? ['--restart'] : [];
+    await this.restart(reason);
+    return { snapshot };
+  }
+
   /** SIGTERM to the group, SIGKILL after the stop timeout; stays stopped. */
   async stop(reason = 'stop requested'): Promise<void> {
     this.wantedValue = false;
@@ -239,6 +276,7 @@ export class SupervisedProcess extends EventEmitter {
   private async spawnOnce(): Promise<void> {
     const gen = ++this.generation;
     const spec = this.launch();
+    if (this.nextArgs.length > 0) spec.args = [...spec.args, ...this.nextArgs.splice(0)];
     // Counted as a start even if the preflight refuses: a refusal repeated is a start loop too.
     const now = Date.now();
     this.tracker.recordStart(now);

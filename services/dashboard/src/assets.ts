@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { stripTypeScriptTypes } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripTypes } from '@dolphin/core';
 
 export const WEB_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '../web');
 
@@ -22,19 +22,6 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
 };
 
-/** Without Node's one-line notice that stripTypeScriptTypes is experimental (it is what Node runs our own code with). */
-function quietly<T>(fn: () => T): T {
-  const emit = process.emitWarning;
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-    if (!String(warning).includes('stripTypeScriptTypes')) (emit as (...a: unknown[]) => void).call(process, warning, ...rest);
-  }) as typeof process.emitWarning;
-  try {
-    return fn();
-  } finally {
-    process.emitWarning = emit;
-  }
-}
-
 /**
  * The page's files, built from web/: TypeScript has its types stripped (Node's own
  * stripTypeScriptTypes: the page's code is the erasable subset) and its `.ts` imports pointed at
@@ -53,7 +40,7 @@ export function buildAssets(dir = WEB_DIR): Map<string, Asset> {
       const source = readFileSync(file, 'utf8');
       let js: string;
       try {
-        js = quietly(() => stripTypeScriptTypes(source, { mode: 'strip', sourceUrl: name }));
+        js = stripTypes(source, name);
       } catch (err) {
         throw new Error(`dashboard asset ${file} does not build: ${(err as Error).message}`, { cause: err });
       }

@@ -106,6 +106,8 @@ export class DashboardFeed {
       logger.warn({ err }, 'could not set up every listener; trying again on the next connection');
       this.started = false;
       await Promise.all(this.watches.splice(0).map((w) => w.close().catch(() => undefined)));
+      if (this.scans && this.scanRegistration) await this.scans.raw.removeEntryListener(this.scanRegistration).catch(() => false);
+      this.scanRegistration = undefined;
     }
   }
 

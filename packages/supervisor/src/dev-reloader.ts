@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import { REPO_ROOT, stripTypes, type Logger, type ServiceRegistry } from '@dolphin/core';
+import { importClosure, workspaceEntries } from './import-graph.ts';
+import { mainOf, startOrder } from './registry.ts';
+import type { Supervisor } from './supervisor.ts';
+
+export interface DevReloaderOptions {
+  supervisor: Supervisor;
+  registry: ServiceRegistry;
+  logger: Logger;
+  /** A line for the person at the terminal. */
+  say: (line: string) => void;
+  /** Saves closer together than this are one change (editors write a file in bursts). */
+  debounceMs?: number;
+  root?: string;
+}
+
+export interface ReloadReport {
+  files: string[];
+  /** Restarted, in order; empty when a file did not compile. */
+  restarted: Array<{ name: string; snapshot: 'written' | 'failed' | 'none'; ms: number }>;
+  error?: string;
+}
+
+/**
+ * `dolphin dev`: watches each service's own files (its import closure through the workspace
+ * packages), checks a change compiles, then restarts exactly the services that load a changed
+ * file and those that depend on them, in dependency order, each as a fresh process carrying its
+ * state (SupervisedProcess.reload). A file that does not compile leaves every process running.
+ */
+export class DevReloader {
+  private readonly o: Required<Omit<DevReloaderOptions, 'root'>> & { root: string };
+  private closures = new Map<string, Set<string>>();
+  private watcher: FSWatcher | undefined;
+  private pending = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  /** Every reload, for tests and the benchmark. */
+  readonly reports: ReloadReport[] = [];
+  onReport: ((r: ReloadReport) => void) | undefined;
+
+  constructor(o: DevReloaderOptions) {
+    this.o = { debounceMs: 50, root: REPO_ROOT, ...o };
+  }
+
+  /** The services whose code includes `file`. */
+  servicesOf(file: string): string[] {
+    return [...this.closures].filter(([, files]) => files.has(path.resolve(file))).map(([name]) => name);
+  }
+
+  async start(): Promise<void> {
+    this.computeClosures();
+    const files = new Set([...this.closures.values()].flatMap((s) => [...s]));
+    this.watcher = watch([...files], { ignoreInitial: true, atomic: true, awaitWriteFinish: false });
+    this.watcher.on('change', (f) => this.queue(f));
+    this.watcher.on('add', (f) => this.queue(f));
+    await new Promise<void>((resolve) => this.watcher?.once('ready', () => resolve()));
+    this.o.logger.info({ files: files.size, services: [...this.closures.keys()] }, 'dev: watching');
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.timer);
+    await this.watcher?.close();
+    await this.running;
+  }
+
+  private computeClosures(): void {
+    const workspace = workspaceEntries(this.o.root);
+    this.closures = new Map();
+    for (const [name, e] of Object.entries(this.o.registry)) {
+      if (e.kind !== 'service') continue;
+      this.closures.set(name, importClosure(mainOf(name, e), workspace));
+    }
+  }
+
+  private queue(file: string): void {
+    this.pending.add(path.resolve(file));
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      const files = [...this.pending];
+      this.pending.clear();
+      this.running = this.running.then(() => this.reload(files));
+    }, this.o.debounceMs);
+  }
+
+  private async reload(files: string[]): Promise<void> {
+    const rel = files.map((f) => path.relative(this.o.root, f));
+    for (const f of files) {
+      if (!f.endsWith('.ts')) continue;
+      try {
+        stripTypes(readFileSync(f, 'utf8'), f);
+      } catch (err) {
+        const error = `${path.relative(this.o.root, f)}: ${(err as Error).message.split('\n')[0]}`;
+        this.o.say(`dev: ${error} — not restarted; the running processes keep the code they have`);
+        return this.report({ files: rel, restarted: [], error });
+      }
+    }
+    const direct = new Set(files.flatMap((f) => this.servicesOf(f)));
+    // What depends on a restarted service restarts after it, as `up` started it after.
+    const affected = new Set(direct);
+    for (const e of startOrder(this.o.registry)) if (e.dependsOn.some((d) => affected.has(d))) affected.add(e.name);
+    const order = startOrder(this.o.registry).map((e) => e.name).filter((n) => affected.has(n));
+    const restarted: ReloadReport['restarted'] = [];
+    for (const name of order) {
+      const proc = this.o.supervisor.get(name);
+      if (!proc) continue;
+      const t0 = performance.now();
+      const { snapshot } = await proc.reload(`dev: ${rel.join(', ')} changed`);
+      const ms = Math.round(performance.now() - t0);
+      restarted.push({ name, snapshot, ms });
+      this.o.say(`dev: ${name} restarted in ${ms} ms (${proc.state}${snapshot === 'written' ? ', state carried over' : ''}) after ${rel.join(', ')} changed`);
+    }
+    this.computeClosures(); // an edit may add or drop imports
+    this.watcher?.add([...new Set([...this.closures.values()].flatMap((s) => [...s]))]);
+    this.report({ files: rel, restarted });
+  }
+
+  private report(r: ReloadReport): void {
+    this.reports.push(r);
+    this.onReport?.(r);
+  }
+}
