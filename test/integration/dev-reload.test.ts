@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceRegistry } from '@dolphin/core';
@@ -97,9 +97,26 @@ describe('dolphin dev: the reloader', () => {
     expect(r.restarted).toEqual([]);
     expect(r.error).toMatch(/helper\.ts: /);
     expect(sup.supervisor.get('dev-a')?.status()).toMatchObject({ pid, state: 'running' });
-    writeFileSync(file('helper.ts'), 'export const VERSION = 3;\n');
+    // Saved the way vim and git do: a new file renamed over the old one.
+    writeFileSync(file('helper.ts.new'), 'export const VERSION = 3;\n');
+    renameSync(file('helper.ts.new'), file('helper.ts'));
     expect((await nextReport(n + 1)).restarted.map((x) => x.name)).toEqual(['dev-a', 'dev-b']);
     expect(lines('dev-a').at(-1)).toMatchObject({ starts: 3, seen: [1, 2, 3] });
+  });
+
+  it('a crash waits for the next change: no restart loop', async () => {
+    const n = reports.length;
+    writeFileSync(file('helper.ts'), "throw new Error('fixture crash at load');\nexport const VERSION = 4;\n");
+    await nextReport(n);
+    const a = sup.supervisor.get('dev-a');
+    expect(a?.state).toBe('stopped');
+    const restarts = a?.status().restarts;
+    await new Promise((res) => setTimeout(res, 1_500));
+    expect(a?.status()).toMatchObject({ state: 'stopped', restarts });
+    writeFileSync(file('helper.ts'), 'export const VERSION = 5;\n');
+    expect((await nextReport(n + 1)).restarted.map((x) => x.name)).toEqual(['dev-a', 'dev-b']);
+    expect(a?.state).toBe('running');
+    expect(lines('dev-a').at(-1)).toMatchObject({ version: 5 });
   });
 
   it('a service that ignores SIGTERM is killed with its whole group after its stop timeout', async () => {

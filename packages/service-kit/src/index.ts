@@ -7,3 +7,6 @@ export { KitErrors } from './errors.ts';
 export { every } from './every.ts';
 export { JsonStateFile } from './json-file.ts';
 export { sdNotify, Watchdog } from './sd-notify.ts';
+
+/** dev mode's warm spare process (see preload.ts). */
+export const PRELOAD_SCRIPT = new URL('./preload.ts', import.meta.url).pathname;

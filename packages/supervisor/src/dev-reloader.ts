@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { REPO_ROOT, stripTypes, type Logger, type ServiceRegistry } from '@dolphin/core';
-import { importClosure, workspaceEntries } from './import-graph.ts';
+import { importClosure, thirdPartyImports, workspaceEntries } from './import-graph.ts';
 import { mainOf, startOrder } from './registry.ts';
 import type { Supervisor } from './supervisor.ts';
 
@@ -53,10 +53,14 @@ export class DevReloader {
   async start(): Promise<void> {
     this.computeClosures();
     const files = new Set([...this.closures.values()].flatMap((s) => [...s]));
-    this.watcher = watch([...files], { ignoreInitial: true, atomic: true, awaitWriteFinish: false });
-    this.watcher.on('change', (f) => this.queue(f));
-    this.watcher.on('add', (f) => this.queue(f));
+    // The folders, not the files: an editor that saves by writing a new file and renaming it over
+    // the old one (vim, git checkout) replaces the inode a file watch would be on.
+    this.watcher = watch(this.folders(), { ignoreInitial: true, depth: 0, atomic: true });
+    const onFile = (f: string) => { if (this.servicesOf(f).length > 0) this.queue(f); };
+    this.watcher.on('change', onFile);
+    this.watcher.on('add', onFile);
     await new Promise<void>((resolve) => this.watcher?.once('ready', () => resolve()));
+    this.warmSpares();
     this.o.logger.info({ files: files.size, services: [...this.closures.keys()] }, 'dev: watching');
   }
 
@@ -64,6 +68,16 @@ export class DevReloader {
     clearTimeout(this.timer);
     await this.watcher?.close();
     await this.running;
+  }
+
+  private folders(): string[] {
+    return [...new Set([...this.closures.values()].flatMap((s) => [...s].map((f) => path.dirname(f))))];
+  }
+
+  /** Each service gets a spare process with its third-party modules loaded, to become its next start. */
+  private warmSpares(): void {
+    const workspace = workspaceEntries(this.o.root);
+    for (const [name, files] of this.closures) this.o.supervisor.get(name)?.enableSpare(thirdPartyImports(files, workspace));
   }
 
   private computeClosures(): void {
@@ -113,7 +127,8 @@ export class DevReloader {
       this.o.say(`dev: ${name} restarted in ${ms} ms (${proc.state}${snapshot === 'written' ? ', state carried over' : ''}) after ${rel.join(', ')} changed`);
     }
     this.computeClosures(); // an edit may add or drop imports
-    this.watcher?.add([...new Set([...this.closures.values()].flatMap((s) => [...s]))]);
+    this.warmSpares();
+    this.watcher?.add(this.folders());
     this.report({ files: rel, restarted });
   }
 

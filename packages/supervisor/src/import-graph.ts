@@ -32,6 +32,24 @@ export function workspaceEntries(root: string): Map<string, string> {
   return out;
 }
 
+/** The third-party modules the files import (bare specifiers, builtins left out), each with a file importing it. */
+export function thirdPartyImports(files: Iterable<string>, workspace: Map<string, string>): Array<{ spec: string; from: string }> {
+  const out = new Map<string, { spec: string; from: string }>();
+  for (const from of files) {
+    let source: string;
+    try {
+      source = readFileSync(from, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const spec of importsOf(source)) {
+      if (spec.startsWith('.') || spec.startsWith('node:') || spec.startsWith('/') || workspace.has(spec)) continue;
+      if (!out.has(spec)) out.set(spec, { spec, from });
+    }
+  }
+  return [...out.values()];
+}
+
 /**
  * The project's own files a module loads, itself included: relative imports and workspace
  * packages followed, node_modules left out (a dependency changes with the lockfile, not an edit).

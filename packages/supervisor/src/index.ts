@@ -8,4 +8,4 @@ export { serveControl, ControlClient, writeRunFile, readRunFile, removeRunFile, 
 export { systemdUnits, DEFAULT_UNIT_OPTIONS, type UnitOptions } from './systemd-units.ts';
 export { SupervisorErrors } from './errors.ts';
 export { DevReloader, type DevReloaderOptions, type ReloadReport } from './dev-reloader.ts';
-export { importClosure, importsOf, workspaceEntries } from './import-graph.ts';
+export { importClosure, importsOf, thirdPartyImports, workspaceEntries } from './import-graph.ts';

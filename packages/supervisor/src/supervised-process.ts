@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger, ServiceEntry } from '@dolphin/core';
+import { PRELOAD_SCRIPT } from '@dolphin/service-kit';
 import { groupAlive } from './proc-stats.ts';
 import { RestartTracker, type ExitInfo } from './restart-policy.ts';
 import { RotatingLog } from './rotating-log.ts';
@@ -24,6 +25,9 @@ export interface LaunchSpec {
   /** For heartbeat readiness: the service's current heartbeat, if any. */
   heartbeatOf?: (name: string) => Promise<{ pid: number; state: string } | undefined>;
 }
+
+/** dev mode's warm spare: the preloader waiting, and what it is to run. */
+interface Standby { child: ChildProcess; spec: LaunchSpec; main: string; rest: string[] }
 
 export interface Usage {
   rssBytes: number;
@@ -87,6 +91,12 @@ export class SupervisedProcess extends EventEmitter {
   private urlValue: string | undefined;
   /** Arguments for the next start only (`--restart` after a snapshot was written). */
   private nextArgs: string[] = [];
+  /** A loaded process waiting to be the next start (dev mode's reload). */
+  private standby: Standby | undefined;
+  private spare: Promise<Standby | undefined> | undefined;
+  private preload: Array<{ spec: string; from: string }> | undefined;
+  private standbyRestore = false;
+  private stoppingForReload = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private nextStartAt: number | undefined;
   private restartsValue = 0;
@@ -203,6 +213,11 @@ export class SupervisedProcess extends EventEmitter {
   async reload(reason: string, snapshotTimeoutMs = 2_000): Promise<{ snapshot: 'written' | 'failed' | 'none' }> {
     const child = this.child;
     let snapshot: 'written' | 'failed' | 'none' = 'none';
+    // A warm spare (third-party modules loaded, waiting) becomes the new process: loading them is
+    // most of a start. It loads the project's files once told to go, after the edit.
+    let standby = this.preload && this.stateValue === 'running' ? await (this.spare ?? this.spawnStandby()) : undefined;
+    this.spare = undefined;
+    if (standby && (standby.child.exitCode !== null || standby.child.signalCode !== null)) standby = undefined;
     if (this.stateValue === 'running' && child?.connected) {
       snapshot = await new Promise((resolve) => {
         const done = (v: 'written' | 'failed') => {
@@ -223,14 +238,77 @@ export class SupervisedProcess extends EventEmitter {
         }
       });
     }
-    this.nextArgs = snapshot === 'written' ? ['--restart'] : [];
-    await this.restart(reason);
+    if (standby) {
+      this.standby = standby;
+      // It was spawned before the snapshot: it reads one only when told `--restart` with go.
+      this.standbyRestore = snapshot === 'written';
+    } else {
+      this.nextArgs = snapshot === 'written' ? ['--restart'] : [];
+    }
+    this.stoppingForReload = true;
+    try {
+      await this.restart(reason);
+    } finally {
+      this.stoppingForReload = false;
+      this.dropStandby(this.standby); // not taken by a start (it did not start)
+      this.standby = undefined;
+    }
+    this.warmSpare();
     return { snapshot };
+  }
+
+  /**
+   * Dev mode: keep a spare process with these modules loaded (bare specifiers, each resolved from
+   * the file importing it) ready to become the next start.
+   */
+  enableSpare(preload: Array<{ spec: string; from: string }>): void {
+    this.preload = preload;
+    this.warmSpare();
+  }
+
+  private warmSpare(): void {
+    if (!this.preload || this.spare || this.stateValue !== 'running' || this.entry.kind !== 'service' || this.entry.readiness.kind !== 'ipc') return;
+    this.spare = this.spawnStandby();
+  }
+
+  private dropStandby(pre: { child: ChildProcess } | undefined): void {
+    if (pre?.child.pid) try { process.kill(-pre.child.pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+
+  /** A process of the next start, loaded and waiting for `go`; undefined when it did not get there in time. */
+  private async spawnStandby(timeoutMs = 10_000): Promise<Standby | undefined> {
+    const spec = this.launch();
+    // node [flags] <main> [args]: the spare runs the preloader in main's place and is told main at go.
+    const at = spec.args.findIndex((a) => !a.startsWith('-'));
+    if (at < 0) return undefined;
+    const main = spec.args[at] as string;
+    const rest = spec.args.slice(at + 1);
+    const child = spawn(spec.command, [...spec.args.slice(0, at), '--experimental-import-meta-resolve', '--disable-warning=ExperimentalWarning', PRELOAD_SCRIPT], {
+      env: { ...spec.env, DOLPHIN_PRELOAD: JSON.stringify(this.preload ?? []) }, detached: true, stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    child.stdout?.on('data', (b: Buffer) => this.log.write(b));
+    child.stderr?.on('data', (b: Buffer) => this.log.write(b));
+    const ok = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      child.on('message', (m: { type?: string }) => { if (m?.type === 'standby') { clearTimeout(timer); resolve(true); } });
+      child.once('exit', () => { clearTimeout(timer); resolve(false); });
+      child.once('error', () => { clearTimeout(timer); resolve(false); });
+    });
+    if (ok) return { child, spec, main, rest };
+    try { process.kill(-(child.pid as number), 'SIGKILL'); } catch { /* gone */ }
+    this.logger.warn(`${this.name}: the standby process did not load in time; starting it the usual way`);
+    return undefined;
   }
 
   /** SIGTERM to the group, SIGKILL after the stop timeout; stays stopped. */
   async stop(reason = 'stop requested'): Promise<void> {
     this.wantedValue = false;
+    if (!this.stoppingForReload) {
+      this.dropStandby(this.standby);
+      this.standby = undefined;
+      void this.spare?.then((s) => this.dropStandby(s));
+      this.spare = undefined;
+    }
     this.clearRestartTimer();
     this.generation += 1; // a readiness wait in flight gives up
     if (this.child === undefined || this.exited === undefined || this.stateValue === 'stopped' || this.stateValue === 'failed' || this.stateValue === 'backoff') {
@@ -275,7 +353,9 @@ export class SupervisedProcess extends EventEmitter {
 
   private async spawnOnce(): Promise<void> {
     const gen = ++this.generation;
-    const spec = this.launch();
+    const pre = this.standby;
+    this.standby = undefined;
+    const spec = pre?.spec ?? this.launch();
     if (this.nextArgs.length > 0) spec.args = [...spec.args, ...this.nextArgs.splice(0)];
     // Counted as a start even if the preflight refuses: a refusal repeated is a start loop too.
     const now = Date.now();
@@ -284,6 +364,7 @@ export class SupervisedProcess extends EventEmitter {
     const refusal = await spec.preflight?.();
     if (gen !== this.generation) return;
     if (refusal !== undefined) {
+      this.dropStandby(pre);
       this.lastExit = { code: null, signal: null, at: new Date().toISOString(), reason: refusal };
       this.logger.error({ reason: refusal }, `${this.name} cannot start: ${refusal}`);
       this.log.note(`cannot start: ${refusal}`);
@@ -293,10 +374,11 @@ export class SupervisedProcess extends EventEmitter {
     this.usageValue = undefined;
     this.setState('starting');
     if (!existsSync(spec.command) && path.isAbsolute(spec.command)) {
+      this.dropStandby(pre);
       this.afterExit({ code: 127, signal: null }, `${spec.command}: no such program`);
       return;
     }
-    const child = spawn(spec.command, spec.args, {
+    const child = pre?.child ?? spawn(spec.command, spec.args, {
       env: spec.env,
       detached: true, // its own process group: a stop reaches whatever it started
       stdio: spec.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
@@ -304,8 +386,10 @@ export class SupervisedProcess extends EventEmitter {
     this.child = child;
     this.urlValue = undefined;
     this.pgid = child.pid;
-    child.stdout?.on('data', (b: Buffer) => this.log.write(b));
-    child.stderr?.on('data', (b: Buffer) => this.log.write(b));
+    if (!pre) {
+      child.stdout?.on('data', (b: Buffer) => this.log.write(b));
+      child.stderr?.on('data', (b: Buffer) => this.log.write(b));
+    }
     this.exited = new Promise<ExitInfo>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));
       child.once('error', (err) => {
@@ -318,8 +402,10 @@ export class SupervisedProcess extends EventEmitter {
       if (gen !== this.generation || this.expectedExit !== undefined) return;
       void this.onUnexpectedExit(exit);
     });
-    this.logger.info({ pid: child.pid }, `${this.name} started`);
-    const ready = await this.waitReady(child, spec, exited, gen);
+    this.logger.info({ pid: child.pid, standby: pre !== undefined }, `${this.name} started`);
+    const readyWait = this.waitReady(child, spec, exited, gen);
+    if (pre) child.send({ type: 'go', main: pre.main, args: pre.rest, restore: this.standbyRestore });
+    const ready = await readyWait;
     if (gen !== this.generation || this.child !== child) return;
     if (ready === true) {
       this.readyMs = Date.now() - now;

@@ -26,6 +26,8 @@ await runService({
       writePnl: (day, v) => pnlMap.set(day, v),
     });
     ctx.register('decisions', () => trader.idle());
+    // Carried across a dev-mode restart: decisions have their inputs before the listeners' first read.
+    ctx.registerState('input-caches', { capture: () => trader.inputCaches, restore: (v) => trader.restoreInputCaches(v) });
     const listeners = await attachTraderListeners(ctx.hz, trader, ctx.logger);
     ctx.register('listeners', () => listeners.close());
   },

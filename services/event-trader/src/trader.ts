@@ -1,4 +1,4 @@
-import { isoMicros, nowEpochNs, type DailyPnl, type Exf, type FeatureScan, type Logger, type ObFeatures, type Safety, type TraderState } from '@dolphin/core';
+import { exfSchema, isoMicros, nowEpochNs, obFeaturesSchema, safetySchema, type DailyPnl, type Exf, type FeatureScan, type Logger, type ObFeatures, type Safety, type TraderState } from '@dolphin/core';
 import { cents, decide, initialState, unrealized, type Decision, type DecisionInputs, type StrategyParams, type StrategyState } from '@dolphin/strategy';
 import type { Ledger } from './ledger.ts';
 import type { TraderMetrics } from './metrics.ts';
@@ -47,6 +47,21 @@ export class EventTrader {
   /** The safety posture in the local cache (what the next decision will see). */
   get safetyInput(): Safety | undefined {
     return this.inputs.safety as Safety | undefined;
+  }
+
+  /** The input caches, carried across a dev-mode restart (the listeners refresh them at once). */
+  get inputCaches(): { safety?: unknown; exf?: unknown; ob?: unknown } {
+    return { safety: this.inputs.safety, exf: this.inputs.exf, ob: this.inputs.ob };
+  }
+
+  /** Puts back caches a previous process had, each only if it still meets the contract and none came since. */
+  restoreInputCaches(v: { safety?: unknown; exf?: unknown; ob?: unknown }): void {
+    const safety = safetySchema.safeParse(v.safety);
+    const exf = exfSchema.safeParse(v.exf);
+    const ob = obFeaturesSchema.safeParse(v.ob);
+    if (safety.success && !this.inputs.safety) this.inputs.safety = safety.data;
+    if (exf.success && !this.inputs.exf) this.inputs.exf = exf.data;
+    if (ob.success && !this.inputs.ob) this.inputs.ob = ob.data;
   }
 
   setSafety(value: Safety): void {

@@ -55,9 +55,21 @@ export class MetaHealthDaemon {
     return this.latestRecord;
   }
 
-  /** The recovery budgets and backoffs (carried across a dev-mode restart). */
+  /** The recovery budgets and backoffs (also in meta-health.recovery.json). */
   get recoveryState() {
     return this.planner.state;
+  }
+
+  /** What a dev-mode restart carries: budgets, the recent recovery actions, the last record and status. */
+  get restartState(): { recovery: unknown; recent: unknown[]; lastStatus: HealthStatus | undefined; last: HealthRecord | undefined } {
+    return { recovery: this.planner.state, recent: [...this.recent], lastStatus: this.lastStatus, last: this.latestRecord };
+  }
+
+  restoreState(s: { recovery?: unknown; recent?: unknown[]; lastStatus?: HealthStatus; last?: HealthRecord }): void {
+    if (s.recovery !== undefined && !this.planner.restore(s.recovery)) this.o.logger.warn('restored recovery budgets are invalid; kept the ones on file');
+    if (Array.isArray(s.recent)) this.recent.splice(0, this.recent.length, ...(s.recent as typeof this.recent).slice(-50));
+    this.lastStatus = s.lastStatus;
+    this.latestRecord = s.last;
   }
 
   private takeReset(): void {

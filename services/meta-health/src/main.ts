@@ -26,7 +26,7 @@ await runService({
       latest: async () => (latest ??= await openMap(ctx.hz, MapNames.META_HEALTH, metaHealthSchema)),
       history: () => ctx.hz.client.getRingbuffer<string>(META_HEALTH_HISTORY),
     });
-    ctx.registerState('recovery', { capture: () => daemon.recoveryState, restore: () => undefined });
+    ctx.registerState('health', { capture: () => daemon.restartState, restore: (v) => daemon.restoreState(v) });
     ctx.logger.info({ via: view.kind, cycleMs: config.metaHealth.cycleMs }, 'meta-health watching');
     const loop = every(config.metaHealth.cycleMs, ctx.signal, async () => {
       try {

@@ -78,3 +78,14 @@ describe('recovery', () => {
     expect(run(again, 901_000, 930_000, frozen)).toHaveLength(2);
   });
 });
+
+describe('RecoveryPlanner.restore (a dev-mode restart)', () => {
+  it('takes budgets a previous process had, and ignores what is not a recovery memory', () => {
+    const cfg = metaHealthConfigSchema.parse({});
+    const p = new RecoveryPlanner(cfg);
+    expect(p.restore({ targets: { 'scan-bridge': { attempts: [1, 2], notBefore: 4, spentAt: 3 } } })).toBe(true);
+    expect(p.spent()).toEqual(['scan-bridge']);
+    expect(p.restore({ targets: 'nope' })).toBe(false);
+    expect(p.spent()).toEqual(['scan-bridge']);
+  });
+});

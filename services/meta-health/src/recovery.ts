@@ -62,6 +62,13 @@ export class RecoveryPlanner {
     return this.memory;
   }
 
+  /** Budgets and backoffs a previous process had (a dev-mode restart); invalid input is ignored. */
+  restore(memory: unknown): boolean {
+    const m = recoveryMemorySchema.safeParse(memory);
+    if (m.success) this.memory = m.data;
+    return m.success;
+  }
+
   /** Targets whose budget is spent: nothing more is done for them until `reset`. */
   spent(): string[] {
     return Object.entries(this.memory.targets).filter(([, t]) => t.spentAt !== undefined).map(([k]) => k);
