@@ -33,6 +33,7 @@ export interface ReloadReport {
 export class DevReloader {
   private readonly o: Required<Omit<DevReloaderOptions, 'root'>> & { root: string };
   private closures = new Map<string, Set<string>>();
+  private workspace = new Map<string, string>();
   private watcher: FSWatcher | undefined;
   private pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -76,16 +77,15 @@ export class DevReloader {
 
   /** Each service gets a spare process with its third-party modules loaded, to become its next start. */
   private warmSpares(): void {
-    const workspace = workspaceEntries(this.o.root);
-    for (const [name, files] of this.closures) this.o.supervisor.get(name)?.enableSpare(thirdPartyImports(files, workspace));
+    for (const [name, files] of this.closures) this.o.supervisor.get(name)?.enableSpare(thirdPartyImports(files, this.workspace));
   }
 
   private computeClosures(): void {
-    const workspace = workspaceEntries(this.o.root);
+    this.workspace = workspaceEntries(this.o.root);
     this.closures = new Map();
     for (const [name, e] of Object.entries(this.o.registry)) {
       if (e.kind !== 'service') continue;
-      this.closures.set(name, importClosure(mainOf(name, e), workspace));
+      this.closures.set(name, importClosure(mainOf(name, e), this.workspace));
     }
   }
 

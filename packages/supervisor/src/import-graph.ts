@@ -32,17 +32,19 @@ export function workspaceEntries(root: string): Map<string, string> {
   return out;
 }
 
+const readSource = (file: string): string | undefined => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
 /** The third-party modules the files import (bare specifiers, builtins left out), each with a file importing it. */
 export function thirdPartyImports(files: Iterable<string>, workspace: Map<string, string>): Array<{ spec: string; from: string }> {
   const out = new Map<string, { spec: string; from: string }>();
   for (const from of files) {
-    let source: string;
-    try {
-      source = readFileSync(from, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const spec of importsOf(source)) {
+    for (const spec of importsOf(readSource(from) ?? '')) {
       if (spec.startsWith('.') || spec.startsWith('node:') || spec.startsWith('/') || workspace.has(spec)) continue;
       if (!out.has(spec)) out.set(spec, { spec, from });
     }
@@ -59,13 +61,7 @@ export function importClosure(main: string, workspace: Map<string, string>): Set
   const visit = (file: string) => {
     if (seen.has(file) || !existsSync(file)) return;
     seen.add(file);
-    let source: string;
-    try {
-      source = readFileSync(file, 'utf8');
-    } catch {
-      return;
-    }
-    for (const spec of importsOf(source)) {
+    for (const spec of importsOf(readSource(file) ?? '')) {
       if (spec.startsWith('.')) visit(path.resolve(path.dirname(file), spec));
       else {
         const entry = workspace.get(spec);

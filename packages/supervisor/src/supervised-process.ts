@@ -95,7 +95,6 @@ export class SupervisedProcess extends EventEmitter {
   private standby: Standby | undefined;
   private spare: Promise<Standby | undefined> | undefined;
   private preload: Array<{ spec: string; from: string }> | undefined;
-  private standbyRestore = false;
   private stoppingForReload = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private nextStartAt: number | undefined;
@@ -238,13 +237,8 @@ export class SupervisedProcess extends EventEmitter {
         }
       });
     }
-    if (standby) {
-      this.standby = standby;
-      // It was spawned before the snapshot: it reads one only when told `--restart` with go.
-      this.standbyRestore = snapshot === 'written';
-    } else {
-      this.nextArgs = snapshot === 'written' ? ['--restart'] : [];
-    }
+    this.standby = standby;
+    this.nextArgs = snapshot === 'written' ? ['--restart'] : [];
     this.stoppingForReload = true;
     try {
       await this.restart(reason);
@@ -295,7 +289,7 @@ export class SupervisedProcess extends EventEmitter {
       child.once('error', () => { clearTimeout(timer); resolve(false); });
     });
     if (ok) return { child, spec, main, rest };
-    try { process.kill(-(child.pid as number), 'SIGKILL'); } catch { /* gone */ }
+    this.dropStandby({ child });
     this.logger.warn(`${this.name}: the standby process did not load in time; starting it the usual way`);
     return undefined;
   }
@@ -356,7 +350,9 @@ export class SupervisedProcess extends EventEmitter {
     const pre = this.standby;
     this.standby = undefined;
     const spec = pre?.spec ?? this.launch();
-    if (this.nextArgs.length > 0) spec.args = [...spec.args, ...this.nextArgs.splice(0)];
+    // A spare is told its arguments with `go`; a new process gets them on its command line.
+    const extraArgs = this.nextArgs.splice(0);
+    if (!pre) spec.args = [...spec.args, ...extraArgs];
     // Counted as a start even if the preflight refuses: a refusal repeated is a start loop too.
     const now = Date.now();
     this.tracker.recordStart(now);
@@ -404,7 +400,7 @@ export class SupervisedProcess extends EventEmitter {
     });
     this.logger.info({ pid: child.pid, standby: pre !== undefined }, `${this.name} started`);
     const readyWait = this.waitReady(child, spec, exited, gen);
-    if (pre) child.send({ type: 'go', main: pre.main, args: pre.rest, restore: this.standbyRestore });
+    if (pre) child.send({ type: 'go', main: pre.main, args: [...pre.rest, ...extraArgs] });
     const ready = await readyWait;
     if (gen !== this.generation || this.child !== child) return;
     if (ready === true) {

@@ -40,6 +40,9 @@ class Ring<T> {
     this.items.push(item);
     if (this.items.length > this.size * 2) this.items = this.items.slice(-this.size);
   }
+  last(): T | undefined {
+    return this.items.at(-1);
+  }
   all(): T[] {
     return this.items.length > this.size ? this.items.slice(-this.size) : [...this.items];
   }
@@ -109,7 +112,7 @@ export class DashboardModel {
   private supervised: SupervisedRow[] | undefined;
   private lastScanNumber = -1;
   private lastDecidedNs = -1;
-  private readonly s: Snapshot;
+  private readonly s: Omit<Snapshot, 'latency'>;
 
   constructor(o: ModelOptions) {
     this.now = o.now ?? Date.now;
@@ -123,7 +126,6 @@ export class DashboardModel {
       health: { ...none, latest: null, history: [] },
       scan: { ...none, latest: null, history: [], threshold: o.velDivThreshold },
       trader: { ...none, latest: null, equity: [] },
-      latency: latencyView([]),
       pnl: { ...none, today: utcDate(this.now()), days: [] },
       services: { ...none, source: 'heartbeats', rows: [] },
       jobs: { ...none, rows: [] },
@@ -137,6 +139,7 @@ export class DashboardModel {
       health: { ...this.s.health, history: this.healthHistory.all() },
       scan: { ...this.s.scan, history: this.scanHistory.all() },
       trader: { ...this.s.trader, equity: this.equity.all() },
+      latency: latencyView(this.latencySamples.all()),
       pnl: this.pnlSection(),
     };
   }
@@ -150,6 +153,8 @@ export class DashboardModel {
         case 'scan': out.push({ topic, value: { ...this.s.scan, history: this.newPoints.scan.splice(0) } }); break;
         case 'trader': out.push({ topic, value: { ...this.s.trader, equity: this.newPoints.equity.splice(0) } }); break;
         case 'pnl': out.push({ topic, value: this.pnlSection() }); break;
+        // Derived when sent (at most every flush), not on each decision.
+        case 'latency': out.push({ topic, value: latencyView(this.latencySamples.all()) }); break;
         default: out.push({ topic, value: this.s[topic] } as Patch);
       }
     }
@@ -202,7 +207,7 @@ export class DashboardModel {
     this.s.trader = { ...this.s.trader, latest, received: this.now(), error: null };
     // A point where the curve bends, and one a minute on a flat stretch.
     const t = Date.parse(st.updated_at);
-    const last = this.equity.all().at(-1);
+    const last = this.equity.last();
     if (!last || last.v !== equity || t - last.t >= 60_000 || previous?.open_positions.length !== latest.open_positions.length) {
       this.point(this.equity, this.newPoints.equity, { t, v: equity });
     }
@@ -211,7 +216,6 @@ export class DashboardModel {
     if (lat && extra.stamps && (extra.stamps.decided_ns as number) > this.lastDecidedNs) {
       this.lastDecidedNs = extra.stamps.decided_ns as number;
       this.latencySamples.push(lat);
-      this.s.latency = latencyView(this.latencySamples.all());
       this.dirty.add('latency');
     }
   }

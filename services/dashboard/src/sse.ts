@@ -14,7 +14,6 @@ export class SseHub {
   private readonly clients = new Set<ServerResponse>();
   private readonly keepAlive: NodeJS.Timeout;
   private readonly o: SseHubOptions;
-  sent = 0;
 
   constructor(o: SseHubOptions) {
     this.o = o;
@@ -70,7 +69,6 @@ export class SseHub {
         continue;
       }
       res.write(frame);
-      this.sent++;
     }
   }
 }
