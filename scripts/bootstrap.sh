@@ -116,6 +116,21 @@ dolphin_ensure_chromium() {
   export DOLPHIN_CHROMIUM
 }
 
+# nft for the member-port firewall's test (Debian's nftables package). That test runs as root
+# only, inside a network namespace of its own; elsewhere it says why it does not run, so a
+# machine where apt-get cannot run is told, not stopped.
+dolphin_ensure_nftables() {
+  if command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ]; then return 0; fi
+  if [ "$(id -u)" != 0 ]; then
+    _say "nft is missing: the member firewall's test will not run (as root, ./dolphin test installs Debian's nftables)"
+    return 0
+  fi
+  _say "installing Debian's nftables (apt-get) for the member firewall's test"
+  { apt-get install -y -q --no-install-recommends nftables >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends nftables >/dev/null 2>&1; }; } \
+    || _die "could not install nftables with apt-get"
+}
+
 dolphin_bootstrap() {
   dolphin_ensure_node
   dolphin_ensure_pnpm
