@@ -7,5 +7,6 @@ export { parseStat, readAllStats, groupUsage, groupAlive, type ProcStat, type Gr
 export { serveControl, ControlClient, writeRunFile, readRunFile, removeRunFile, runFileSchema, type RunFile } from './control.ts';
 export { systemdUnits, DEFAULT_UNIT_OPTIONS, type UnitOptions } from './systemd-units.ts';
 export { SupervisorErrors } from './errors.ts';
+export { memberFirewallRuleset, memberEndpoints, loopbackEndpoints, uidOf, FIREWALL_TABLE, type MemberEndpoint, type MemberFirewallOptions } from './firewall.ts';
 export { DevReloader, type DevReloaderOptions, type ReloadReport } from './dev-reloader.ts';
 export { importClosure, importsOf, thirdPartyImports, workspaceEntries } from './import-graph.ts';
