@@ -11,6 +11,7 @@ import { logs } from './commands/logs.ts';
 import { health } from './commands/health.ts';
 import { service } from './commands/service.ts';
 import { generate, UNIT_DIR, verify } from './commands/systemd.ts';
+import { firewallApply, firewallPrint } from './commands/firewall.ts';
 
 const program = new Command('dolphin')
   .description('Dolphin: event-driven trading signals on Hazelcast')
@@ -27,6 +28,7 @@ Examples:
   ./dolphin test               typecheck, then every unit and integration test
   ./dolphin test test/integration/cluster.test.ts
   HZ_MEMBERS=hz1:5701,hz2:5701 ./dolphin up   join an existing cluster instead of starting a member
+  sudo ./dolphin firewall apply   only the dolphin user and root may connect to the member port (nftables)
 
 Configuration: config/dolphin.json, config/dolphin.<env>.json (DOLPHIN_ENV=dev|test|prod),
 then DOLPHIN__section__key=value environment variables. Docs: docs/operations.md`);
@@ -151,6 +153,16 @@ systemd.command('verify')
   .description(`systemd-analyze verify, and security: every unit's exposure must be 2.0 or lower`)
   .option('--dir <dir>', 'the units to check', UNIT_DIR)
   .action((o: { dir: string }) => exitWith(verify(o)));
+
+const firewall = program.command('firewall').description('nftables rules: only the dolphin user (and root) may connect to the member port (Hazelcast Community has no authentication)');
+const firewallOptions = (c: Command) => c
+  .option('--user <names>', 'users (names or uids, comma-separated) allowed besides root', 'dolphin')
+  .addOption(new Option('--port <port>', 'the member port (default: member.port, and the ports of hazelcast.members)').argParser((v) => Number.parseInt(v, 10)))
+  .option('--members <list>', 'host:port,... of the cluster (IP addresses; default: hazelcast.members)');
+firewallOptions(firewall.command('print').description('print the ruleset (for nft -f)'))
+  .action((o: { user: string; port?: number; members?: string }) => exitWith(firewallPrint(o)));
+firewallOptions(firewall.command('apply').description('apply it with nft -f - (as root); it replaces only its own table, inet dolphin_member'))
+  .action((o: { user: string; port?: number; members?: string }) => exitWith(firewallApply(o)));
 
 program.command('doctor').description('check the toolchain, the jar, the config and the cluster').action(() => exitWith(doctor()));
 
