@@ -1,27 +1,20 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildAssets } from '../src/assets.ts';
-import { DashboardModel } from '../src/model.ts';
-import { createDashboardServer } from '../src/server.ts';
-import { SseHub } from '../src/sse.ts';
+import { serveDashboard } from './serve.ts';
 
 const closers: Array<() => void> = [];
 afterEach(() => {
   for (const c of closers.splice(0)) c();
 });
 
-async function serve(o: { token?: string; maxBufferedBytes?: number; maxClients?: number } = {}) {
-  const model = new DashboardModel({ history: 10, members: ['127.0.0.1:5701'], velDivThreshold: -0.02 });
-  const drops: string[] = [];
-  const hub = new SseHub({ maxBufferedBytes: o.maxBufferedBytes ?? 1 << 20, maxClients: o.maxClients ?? 10, onDrop: (why) => drops.push(why) });
-  const server = createDashboardServer({ assets: buildAssets(), model, hub, token: o.token });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  closers.push(() => { hub.close(); server.closeAllConnections(); server.close(); });
-  return { model, hub, drops, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+async function serve(o: Parameters<typeof serveDashboard>[0] = {}) {
+  const d = await serveDashboard(o);
+  closers.push(d.close);
+  return d;
 }
 
 /** An event stream read as it comes: each `event:`/`data:` pair parsed. */
