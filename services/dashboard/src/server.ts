@@ -53,6 +53,8 @@ export function createDashboardServer(o: DashboardServerOptions): Server {
       if (p.fromQuery) cookie = setCookie;
     }
     if (url.pathname === '/events') {
+      // A HEAD gets the head alone: opened as a stream it would never be flushed, nor answered.
+      if (req.method === 'HEAD') return send(res, 200, '', 'text/event-stream; charset=utf-8');
       if (!o.hub.open(req, res, SseHub.frame('snapshot', o.model.snapshot()))) {
         error(res, 503, 'too many dashboard streams open (dashboard.maxClients)', { 'retry-after': '5' });
       }

@@ -114,6 +114,14 @@ describe('dashboard request parsing: bad input is answered, never a crash', () =
     expect((await answer(port, { target: `file:///api/snapshot?token=${TOKEN}` })).status).toBe(400);
   });
 
+  it('HEAD /events (found by the fuzz test): answered with the stream\'s head and ended, not left open unanswered', async () => {
+    const { port, hub } = await serve();
+    const res = await send(port, rawRequest({ method: 'HEAD', target: `/events?token=${TOKEN}` }), { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(hub.size).toBe(0);
+  });
+
   it('an exception inside the handler: 500 with a JSON error, logged, and the server goes on', async () => {
     const lines: Array<Record<string, unknown>> = [];
     const logger = createLogger({ service: 'test', level: 'warn', destination: { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) } as unknown as NodeJS.WritableStream });
