@@ -50,6 +50,33 @@ describe('supervisor', () => {
     await waitFor(() => p.state === 'failed' && lines(starts).length === 10, 'FAILED again after five more', 20_000);
   });
 
+  it('a critical process killed again and again comes back within its small cap each time; the start limit still ends the burst', async () => {
+    const { supervisor } = await start({
+      keeper: { kind: 'command', command: [process.execPath, '-e', 'setInterval(() => {}, 1000)'], readiness: { kind: 'none' }, critical: true, stopTimeoutMs: 500 },
+    });
+    await supervisor.startAll();
+    const p = supervisor.get('keeper')!;
+    const reported: Array<{ said: number; nextStartInMs: number | undefined }> = [];
+    supervisor.on('state', (name: string, to: string, _from: string, detail?: string) => {
+      if (name !== 'keeper' || to !== 'backoff') return;
+      reported.push({ said: Number(/restarting in (\d+) ms/.exec(detail ?? '')?.[1]), nextStartInMs: p.status().nextStartInMs });
+    });
+    // A fresh start and four kills in a row: the five starts the default limit allows in 60 s.
+    for (let i = 1; i <= 4; i++) {
+      const pid = p.pid!;
+      process.kill(pid, 'SIGKILL');
+      await waitFor(() => p.state === 'running' && p.pid !== pid, `back after kill ${i}`, 10_000);
+    }
+    // Doubling from 100 ms, capped at a critical entry's 250 ms (the old policy waited 400, then 800).
+    expect(reported.map((r) => r.said)).toEqual([100, 200, 250, 250]);
+    for (const r of reported) expect(r.nextStartInMs).toBeLessThanOrEqual(250);
+    expect(p.restarts).toBe(4);
+    // A fifth kill within the minute is a sixth start: FAILED, as for any process.
+    process.kill(p.pid!, 'SIGKILL');
+    await waitFor(() => p.state === 'failed', 'FAILED after the burst', 10_000);
+    expect(p.status().detail).toMatch(/5 starts within 60 s — FAILED/);
+  });
+
   it('restarts a process that grows past MemoryMax, and says why', async () => {
     const starts = scratch('starts');
     const { supervisor } = await start({

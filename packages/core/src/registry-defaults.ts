@@ -1,4 +1,14 @@
 /**
+ * A critical entry's restart policy (`critical: true`): each field here is its default, and any
+ * field the entry sets wins. bench/recovery.ts measured why (docs/operations.md, "Restarts of
+ * critical processes"): the start limit alone stops a crash loop — 5 starts, then FAILED, with the
+ * same starts and CPU under a 250 ms cap as under 30 s — so the delay only adds to kill → ready. A
+ * small cap keeps a killed trader back within about a second kill after kill; 10 s of running
+ * (many times a start) counts as healthy again, so kills spread out each wait the initial 100 ms.
+ */
+export const CRITICAL_RESTART = { maxMs: 250, resetAfterMs: 10_000 } as const;
+
+/**
  * The processes Dolphin runs, as the first layer of the configuration: config/dolphin.json,
  * its environment overlay and DOLPHIN__services__<name>__<field> change any field, add
  * entries, or switch one off (`enabled: false`). `dolphin config services` prints the result.

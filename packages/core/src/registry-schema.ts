@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CRITICAL_RESTART } from './registry-defaults.ts';
 
 /** A service name: also its heartbeat key, its log file and its systemd unit (dolphin-<name>). */
 export const serviceNameSchema = z.string().regex(/^[a-z][a-z0-9-]*$/, 'lower-case letters, digits and dashes, e.g. scan-bridge');
@@ -47,8 +48,19 @@ export const readinessSchema = z.strictObject({
   timeoutMs: z.number().int().positive().default(60_000),
 });
 
+/**
+ * A critical entry starts from CRITICAL_RESTART for the restart fields it does not set itself
+ * (before the schema's own defaults fill in the rest). Anything not an object is left for the
+ * schema to refuse.
+ */
+function criticalRestartDefaults(raw: unknown): unknown {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(raw) || raw.critical !== true || (raw.restart !== undefined && !isObject(raw.restart))) return raw;
+  return { ...raw, restart: { ...CRITICAL_RESTART, ...raw.restart } };
+}
+
 /** One process of the registry. */
-export const serviceEntrySchema = z.strictObject({
+export const serviceEntrySchema = z.preprocess(criticalRestartDefaults, z.strictObject({
   /**
    * service: a Dolphin service, `node <main>` with the service flags; member: the local
    * Hazelcast member (its JVM command comes from `member`); command: any other program.
@@ -63,7 +75,7 @@ export const serviceEntrySchema = z.strictObject({
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.string()).default({}),
   /** Started after these are ready, stopped before them. */
   dependsOn: z.array(serviceNameSchema).default([]),
-  /** Counted by meta-health's M1 (process integrity). */
+  /** Counted by meta-health's M1 (process integrity); restarted with a small cap (CRITICAL_RESTART). */
   critical: z.boolean().default(false),
   enabled: z.boolean().default(true),
   restart: restartPolicySchema.prefault({}),
@@ -82,7 +94,7 @@ export const serviceEntrySchema = z.strictObject({
   if (e.readiness.kind === 'http' && e.readiness.url === undefined && e.kind !== 'member') {
     ctx.addIssue({ code: 'custom', path: ['readiness', 'url'], message: 'http readiness needs a url' });
   }
-});
+}));
 export type ServiceEntry = z.infer<typeof serviceEntrySchema>;
 
 /** The service registry: every process Dolphin runs, by name (DESIGN.md §6, docs/operations.md). */

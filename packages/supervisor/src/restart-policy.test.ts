@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { restartPolicySchema, startLimitSchema } from '@dolphin/core';
+import { loadConfig, restartPolicySchema, serviceEntrySchema, startLimitSchema } from '@dolphin/core';
 import { RestartTracker } from './restart-policy.ts';
 
 const tracker = (p: Record<string, unknown> = {}, l: Record<string, unknown> = {}) => new RestartTracker(restartPolicySchema.parse(p), startLimitSchema.parse(l));
@@ -62,5 +62,83 @@ describe('restart policy', () => {
     const t = tracker();
     t.recordStart(0);
     expect(t.onExit({ code: 78, signal: null }, 1)).toMatchObject({ restart: false, why: 'config-error' });
+  });
+});
+
+describe('restart policy of a critical entry', () => {
+  // The cap bench/recovery.ts chose (docs/operations.md "Restarts of critical processes"): a
+  // killed trader is back within a second, and the start limit, not the delay, stops a crash loop.
+  const CAP_MS = 250;
+  const critical = (fields: Record<string, unknown> = {}) => serviceEntrySchema.parse({ critical: true, ...fields });
+
+  /** Kills of a process that ran `runMs` each time before it was killed: the delay before each restart. */
+  const delaysOfKills = (t: RestartTracker, kills: number, runMs: number) => {
+    const delays: number[] = [];
+    let now = 0;
+    t.recordStart(now);
+    for (let i = 0; i < kills; i++) {
+      now += runMs;
+      const v = t.onExit({ code: null, signal: 'SIGKILL' }, now);
+      if (!v.restart) throw new Error(`kill ${i + 1}: not restarted (${v.detail})`);
+      delays.push(v.delayMs);
+      now += v.delayMs;
+      t.recordStart(now);
+    }
+    return delays;
+  };
+
+  it('restarts kill after kill within a small cap, never above it', () => {
+    const e = critical();
+    // The start limit aside (a burst of 20), to see the delays alone: kills 2 s of running apart.
+    const delays = delaysOfKills(new RestartTracker(e.restart, { burst: 20, intervalMs: 60_000 }), 12, 2_000);
+    expect(delays.slice(0, 3)).toEqual([100, 200, CAP_MS]);
+    expect(Math.max(...delays)).toBe(CAP_MS);
+  });
+
+  it('the default start limit allows a burst of kills, each restarted within the cap', () => {
+    const e = critical();
+    // A fresh start and four kills: the five starts of the limit, none waiting above the cap.
+    const delays = delaysOfKills(new RestartTracker(e.restart, e.startLimit), 4, 500);
+    expect(delays).toEqual([100, 200, CAP_MS, CAP_MS]);
+  });
+
+  it('is healthy again after 10 s of running: the next kill waits the initial 100 ms', () => {
+    const e = critical();
+    const t = new RestartTracker(e.restart, e.startLimit);
+    expect(delaysOfKills(t, 2, 1_000)).toEqual([100, 200]);
+    // Killed again after 10 s of running: counted healthy.
+    expect(t.onExit({ code: null, signal: 'SIGKILL' }, 1_000 + 100 + 1_000 + 200 + 10_000)).toEqual({ restart: true, delayMs: 100 });
+  });
+
+  it('a crash loop still ends FAILED after its burst of starts', () => {
+    const e = critical();
+    const t = new RestartTracker(e.restart, e.startLimit);
+    let now = 0;
+    let starts = 0;
+    for (;;) {
+      t.recordStart(now);
+      starts += 1;
+      const v = t.onExit({ code: 1, signal: null }, now + 50); // crashes 50 ms after each start
+      if (!v.restart) {
+        expect(v).toMatchObject({ why: 'start-limit', detail: '5 starts within 60 s' });
+        break;
+      }
+      now += 50 + v.delayMs;
+    }
+    expect(starts).toBe(5);
+    expect(now).toBeLessThan(2_000); // FAILED within about a second: no storm, and no long wait for the verdict
+  });
+
+  it("a critical entry's restart fields are defaults: each can be set, the others keep theirs", () => {
+    expect(critical().restart).toMatchObject({ mode: 'always', initialMs: 100, multiplier: 2, maxMs: CAP_MS, resetAfterMs: 10_000 });
+    expect(critical({ restart: { maxMs: 2_000 } }).restart).toMatchObject({ maxMs: 2_000, resetAfterMs: 10_000 });
+    expect(critical({ restart: { resetAfterMs: 60_000, mode: 'on-failure' } }).restart).toMatchObject({ maxMs: CAP_MS, resetAfterMs: 60_000, mode: 'on-failure' });
+    // Not critical: the long backoff, unchanged.
+    expect(serviceEntrySchema.parse({}).restart).toMatchObject({ maxMs: 30_000, resetAfterMs: 60_000 });
+    // The registry's critical processes get it; a config changes one field of one of them.
+    const config = loadConfig({ dir: '/nonexistent', environ: { DOLPHIN__services__safety__restart__maxMs: '1000' } });
+    for (const name of ['member', 'scan-bridge', 'event-trader']) expect(config.services[name]?.restart.maxMs, name).toBe(CAP_MS);
+    expect(config.services.safety?.restart).toMatchObject({ maxMs: 1_000, resetAfterMs: 10_000 });
+    expect(config.services['meta-health']?.restart.maxMs).toBe(30_000);
   });
 });
