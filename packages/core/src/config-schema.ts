@@ -50,6 +50,16 @@ export const scanBridgeConfigSchema = z.strictObject({
   catchUpMax: z.number().int().min(1).default(1_000),
   /** Name written to `bridge_source`. */
   source: z.string().min(1).default('scan-bridge'),
+  /** A file larger than this is not a scan: quarantined without being read (default: packages/scanfile DEFAULT_MAX_SCAN_BYTES). */
+  maxScanBytes: z.number().int().min(1_024).default(8 * 1024 * 1024),
+  /**
+   * A scan whose number does not follow the last published one (a burst of files, a producer
+   * restart) waits until no file has arrived for this long, so what came together is published
+   * in time order; the next scan in line is published at once.
+   */
+  burstQuietMs: z.number().int().min(0).default(25),
+  /** ...but never longer than this. */
+  burstMaxMs: z.number().int().min(0).default(2_000),
 });
 
 /** Where one indicator's numbers come from (services/indicators, docs/indicators.md). */
@@ -143,6 +153,18 @@ export const indicatorsConfigSchema = z.strictObject({
 });
 export type IndicatorsConfig = z.infer<typeof indicatorsConfigSchema>;
 
+/** How Dolphin tells its own values from anything else written into the cluster (docs/operations.md). */
+export const securityConfigSchema = z.strictObject({
+  /**
+   * The key that seals every value Dolphin writes. Default: `$CREDENTIALS_DIRECTORY/dolphin.key`
+   * under systemd (LoadCredential=), else `<stateDir>/dolphin.key`, made (0600) at first start.
+   * Every process of one install, on every host, needs the same key.
+   */
+  keyFile: z.string().min(1).transform(fromRoot).optional(),
+  /** A timestamp further ahead of this host's clock than this is not believed (scans, postures, states). */
+  maxClockSkewMs: z.number().int().min(0).default(5_000),
+});
+
 export const dolphinConfigSchema = z.strictObject({
   env: z.enum(['dev', 'test', 'prod']).default('dev'),
   log: logConfigSchema.prefault({}),
@@ -178,6 +200,7 @@ export const dolphinConfigSchema = z.strictObject({
   metaHealth: metaHealthConfigSchema.prefault({}),
   jobs: jobsConfigSchema.prefault({}),
   dashboard: dashboardConfigSchema.prefault({}),
+  security: securityConfigSchema.prefault({}),
 });
 export type DolphinConfig = z.infer<typeof dolphinConfigSchema>;
 export type DolphinEnv = DolphinConfig['env'];

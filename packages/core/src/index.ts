@@ -10,3 +10,4 @@ export * from './logger.ts';
 export * from './contract/index.ts';
 export * from './registry-defaults.ts';
 export * from './strip-types.ts';
+export * from './seal.ts';

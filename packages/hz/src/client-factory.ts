@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Client, LifecycleState, LogLevel, ReconnectMode, type ClientConfig, type ILogger } from 'hazelcast-client';
-import { makeError, type DolphinConfig, type Logger } from '@dolphin/core';
+import { makeError, type DolphinConfig, type Logger, type ValueSeal } from '@dolphin/core';
 import { HzErrors } from './errors.ts';
 
 export type HazelcastSettings = DolphinConfig['hazelcast'];
@@ -22,6 +22,19 @@ export interface ConnectOptions {
    * cluster — meta-health, which is what restarts a member that does not answer.
    */
   background?: boolean;
+  /**
+   * Seals every value this connection writes and refuses every value it reads that does not
+   * carry this install's MAC (see core's seal.ts). Without it, values are written plain and read
+   * unchecked: for tools that hold no key.
+   */
+  seal?: ValueSeal;
+}
+
+/** A value a reader refused: not Dolphin's (no MAC, or a wrong one). */
+export interface RefusedValue {
+  /** `MAP/key` or the ringbuffer's name. */
+  place: string;
+  reason: 'unsealed' | 'bad-mac' | 'not-an-object';
 }
 
 export interface HzConnectionEvents {
@@ -29,6 +42,8 @@ export interface HzConnectionEvents {
   disconnected: [];
   /** The client shut down without being asked to: it will not reconnect. */
   lost: [];
+  /** A value read through this connection was refused (its seal did not check out). */
+  refused: [RefusedValue];
 }
 
 /**
@@ -40,6 +55,8 @@ export interface HzConnection {
   readonly events: EventEmitter<HzConnectionEvents>;
   readonly settings: HazelcastSettings;
   readonly logger: Logger;
+  /** This install's seal, when the process holds the key. */
+  readonly seal: ValueSeal | undefined;
   isConnected(): boolean;
   shutdown(): Promise<void>;
 }
@@ -147,6 +164,7 @@ export async function connect(options: ConnectOptions): Promise<HzConnection> {
     events,
     settings,
     logger,
+    seal: options.seal,
     isConnected: () => connected,
     shutdown: () => (closing ??= client.shutdown().catch((err: unknown) => logger.warn({ err }, 'hazelcast client shutdown failed'))),
   };

@@ -9,4 +9,7 @@ export const HzErrors = defineErrors({
   DOLPHIN_HZ_CONNECT_TIMEOUT: { retryable: true, summary: 'The client could not reach any member within the configured time.' },
   DOLPHIN_HZ_OPERATION_TIMEOUT: { retryable: true, summary: 'A map operation did not finish within hazelcast.operationTimeoutMs.' },
   DOLPHIN_HZ_BAD_JSON: { retryable: false, summary: 'A map value is not a JSON string; the message names map and key.' },
+  DOLPHIN_HZ_UNSEALED: { retryable: false, summary: 'A value carries no MAC of Dolphin\'s: something other than a Dolphin process wrote it; refused and counted.' },
+  DOLPHIN_HZ_BAD_SEAL: { retryable: false, summary: 'A value\'s MAC does not match its text and place: forged, altered or written with another key; refused and counted.' },
+  DOLPHIN_HZ_SEAL_KEY: { retryable: false, summary: 'The key that seals Dolphin\'s values cannot be read or created, is too short, or other users may read it; the message names the file.' },
 });

@@ -1,5 +1,6 @@
 import type { EntryEvent } from 'hazelcast-client';
-import type { Logger } from '@dolphin/core';
+import { isDolphinError, type Logger } from '@dolphin/core';
+import { HzErrors } from './errors.ts';
 import type { HzConnection } from './client-factory.ts';
 import type { TypedMap } from './typed-map.ts';
 
@@ -50,7 +51,10 @@ export function watchMap<V>(conn: HzConnection, map: TypedMap<V>, options: Watch
       value = map.decode(key, text);
     } catch (err) {
       if (options.onInvalid) options.onInvalid(key, err);
-      else logger.warn({ err, map: map.name, key }, 'invalid value in map; skipped');
+      // A value that is not Dolphin's is counted and logged where the connection reports refusals.
+      else if (!isDolphinError(err, HzErrors.DOLPHIN_HZ_UNSEALED.code) && !isDolphinError(err, HzErrors.DOLPHIN_HZ_BAD_SEAL.code)) {
+        logger.warn({ err, map: map.name, key }, 'invalid value in map; skipped');
+      }
       return;
     }
     lastText.set(key, text);

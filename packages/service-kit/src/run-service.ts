@@ -9,12 +9,14 @@ import {
   type LoadConfigOptions,
   type Logger,
 } from '@dolphin/core';
-import { connect, HeartbeatWriter, REPO_ROOT, type HzConnection } from '@dolphin/hz';
+import { connect, HeartbeatWriter, openSeal, REPO_ROOT, type HzConnection } from '@dolphin/hz';
+import type { ValueSeal } from '@dolphin/core';
 import { ComponentStack, type CloseFn, type ComponentOptions, type CloseReport } from './components.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { createRegistry, serveMetrics } from './metrics-server.ts';
 import { StateRegistry, snapshotPath, takeSnapshot, writeSnapshot, type StateHandler } from './state.ts';
 import { sdNotify } from './sd-notify.ts';
+import { countRefusals } from './refusals.ts';
 
 export interface ServiceContext {
   readonly name: string;
@@ -201,13 +203,25 @@ export async function runService(def: ServiceDefinition, options: ServiceRunOpti
     process.on('uncaughtException', fatal('uncaught exception'));
   }
 
+  // The key that seals Dolphin's values: without it the service could neither prove its writes
+  // nor tell forged values from real ones. A restart cannot fix a missing or open key: exit 78.
+  let seal: ValueSeal;
+  try {
+    seal = openSeal(config.stateDir, config.security.keyFile, { create: true });
+  } catch (err) {
+    logger.fatal({ code: isDolphinError(err) ? err.code : undefined }, (err as Error).message);
+    exit(EXIT_CONFIG);
+    throw err;
+  }
+
   lifecycle.moveTo('starting');
-  const hz = await connect({ settings: config.hazelcast, logger, name: `${def.name}-${process.pid}`, background: def.hazelcast === 'background' });
+  const hz = await connect({ settings: config.hazelcast, logger, name: `${def.name}-${process.pid}`, background: def.hazelcast === 'background', seal });
   components.register('hazelcast', () => hz.shutdown());
   // A client that gave up for good cannot heal: exit for the supervisor to start a fresh process.
   hz.events.once('lost', () => void stop('hazelcast client lost', EXIT_FAILURE).then(exit));
 
   const metrics = createRegistry(def.name);
+  countRefusals(hz, metrics, logger);
   if (config.metrics.port > 0) {
     const server = await serveMetrics(metrics, config.metrics.host, config.metrics.port);
     logger.info({ url: `http://${config.metrics.host}:${server.port}/metrics` }, 'metrics served');
