@@ -7,3 +7,5 @@ export { ScanGenerator, assetSymbols, type GeneratorOptions } from './generator.
 export { seededRandom } from '@dolphin/core';
 export { produceScans, MAX_RATE, type ProducerOptions } from './producer.ts';
 export { replayScans, loadArchive, type ReplayOptions } from './replay.ts';
+export { readScanFileBytes, DEFAULT_MAX_SCAN_BYTES, type ScanFileBytes } from './file-read.ts';
+export { scansInRange, type ScanRangeQuery, type ScanChunk, type ScanInRange, type UnreadableInRange } from './scan-range.ts';

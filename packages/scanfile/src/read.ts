@@ -11,6 +11,9 @@ export type DecodeResult =
   | { kind: 'incomplete'; reason: string; empty: boolean }
   | { kind: 'invalid'; code: string; reason: string };
 
+/** More rows than this in one file is not a scan file (usually it holds one). */
+const MAX_ROWS = 100_000;
+
 const MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // "ARROW1"
 
 function startsWithMagic(b: Uint8Array): boolean {
@@ -104,7 +107,13 @@ export function decodeScanFile(bytes: Uint8Array): DecodeResult {
   let raws = readFlatIpc(bytes, shape.format);
   if (raws === undefined) {
     try {
-      raws = tableRows(tableFromIPC(bytes));
+      const table = tableFromIPC(bytes);
+      // Arrow believes the row count in the metadata: a small file claiming a billion rows
+      // would be iterated a billion times. A row takes at least a byte of the file.
+      if (table.numRows > Math.min(bytes.length, MAX_ROWS)) {
+        return { kind: 'invalid', code: ScanFileErrors.DOLPHIN_SCANFILE_CORRUPT.code, reason: `claims ${table.numRows} rows in ${bytes.length} bytes` };
+      }
+      raws = tableRows(table);
     } catch (err) {
       return { kind: 'invalid', code: ScanFileErrors.DOLPHIN_SCANFILE_CORRUPT.code, reason: `Arrow cannot decode it: ${(err as Error).message}` };
     }

@@ -1,12 +1,13 @@
-import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
-import { isoMicros, nowEpochNs, type FeatureScan, type Logger, type ScanRecord } from '@dolphin/core';
-import { decodeScanFile, ScanFileErrors, type DecodeResult } from '@dolphin/scanfile';
+import { isDolphinError, isoMicros, nowEpochNs, type FeatureScan, type Logger, type ScanRecord } from '@dolphin/core';
+import { decodeScanFile, readScanFileBytes, ScanFileErrors, type DecodeResult } from '@dolphin/scanfile';
 import { ScanDirWatcher } from './dir-watcher.ts';
+import { LateScans } from './late-scans.ts';
 import type { BridgeMetrics } from './metrics.ts';
 import { PositionStore } from './position-store.ts';
 import { quarantineFile } from './quarantine.ts';
-import { judge, laterPosition, type Position } from './scan-order.ts';
+import { follows, judge, laterPosition, type Position } from './scan-order.ts';
 import { listScanFiles, newestScanFiles } from './startup-scan.ts';
 
 export interface BridgeOptions {
@@ -18,29 +19,40 @@ export interface BridgeOptions {
   source: string;
   logger: Logger;
   metrics?: BridgeMetrics;
-  /** Publishes the JSON text of a feature scan to latest_eigen_scan. */
+  /** A file larger than this is quarantined without being read (default 8 MiB). */
+  maxScanBytes?: number;
+  /** A scan dated further ahead of the clock than this is quarantined (default 5 s). */
+  maxClockSkewMs?: number;
+  /** A scan that does not follow the last published one waits for this much quiet (default 25 ms)... */
+  burstQuietMs?: number;
+  /** ...at most this long (default 2 s). */
+  burstMaxMs?: number;
+  /** Seals the JSON text of a scan (once: the map and the history get the same text). */
+  seal?(text: string): string;
+  /** Publishes the (sealed) JSON text of a feature scan to latest_eigen_scan. */
   publish(text: string): Promise<void>;
-  /** Appends the JSON text to the bounded scan history (buffered; must not throw). */
+  /** Appends the (sealed) JSON text to the bounded scan history (buffered; must not throw). */
   appendHistory?(text: string): void;
   /** Resolves when every appended scan is in the history (called on stop). */
   flushHistory?(): Promise<void>;
-  /** What the map holds now, read once at start. */
-  readPublished?(): Promise<FeatureScan | undefined>;
+  /**
+   * The scan the map holds, read only when the bridge was stopped between recording a scan as
+   * about to be put and recording it as put: if the map holds exactly that scan (and, with a
+   * sealing connection, only a value sealed by Dolphin counts), it was published and is not
+   * published again. The position itself never comes from the map.
+   */
+  readPublished?(): Promise<{ timestamp_ns: number } | undefined>;
   /** Called after each publish (tests, benchmarks). */
   onPublished?(scan: FeatureScan, putDoneNs: number): void;
 }
 
 /** Linux file times tick on a coarse clock; files within this much of each other may be in either order. */
 const MTIME_SLACK_NS = 50e6;
-/** The position file is rewritten at most this often. */
-const POSITION_SAVE_MS = 250;
 /** How many of the newest files a first start looks through for a valid newest scan. */
 const FIRST_START_LOOKBACK = 200;
 /** Backoff while the map cannot be written (Hazelcast down or reconnecting). */
 const RETRY_INITIAL_MS = 100;
 const RETRY_MAX_MS = 5_000;
-/** At most one warning this often about scans refused as older than the last published. */
-const OLDER_WARN_MS = 10_000;
 
 /** The map could not be written: the work goes back to the front and is retried. */
 class PublishFailed extends Error {}
@@ -56,34 +68,51 @@ interface FileItem {
   file: string;
   seenNs: number;
   settled: boolean;
+  /** Being handled (alone, or in a burst): another event for it marks it dirty. */
+  busy: boolean;
   /** Another event came while this file was being handled: look at it again afterwards. */
   dirty: boolean;
 }
 
 /**
  * A group of files published in timestamp order rather than event order: the catch-up after a
- * restart, a folder that appeared with files in it, or (newestOnly) a first start.
+ * restart, a folder that appeared with files in it, a burst, or (newestOnly) a first start.
  */
 interface Batch {
   files: string[];
   newestOnly: boolean;
+  /** Skip files whose mtime is older than the last published one without decoding them (a folder sweep). */
+  byMtime: boolean;
+  /**
+   * A folder that appeared: files may still be arriving in it, so the batch waits for quiet and
+   * takes them too, and every file is decoded (files moved in keep their old mtimes).
+   */
+  merge?: boolean;
 }
 
-/** One line of work: a file, a batch, or (first, at start) reading what the map holds. */
-type WorkItem = FileItem | { kind: 'batch'; batch: Batch } | { kind: 'read-map' };
+/** One line of work: a file, a batch, or (first, at start) whether the scan being put when the last process stopped landed. */
+type WorkItem = FileItem | { kind: 'batch'; batch: Batch } | { kind: 'confirm'; pending: Position };
 
 /** stop() was called while waiting on Hazelcast. */
 class Stopped extends Error {}
 
-type ReadResult = { result: DecodeResult; mtimeNs: number; size: number; decodedNs: number } | { error: NodeJS.ErrnoException } | undefined;
+type ReadResult =
+  | { result: DecodeResult; mtimeNs: number; size: number; decodedNs: number }
+  | { tooLarge: number }
+  | { error: NodeJS.ErrnoException }
+  | undefined;
 
 /**
  * The scan bridge: each new scan file → decoded, validated, ordered → DOLPHIN_FEATURES.
  * Work is done one item at a time, in arrival order: single files as their events come, batches
- * (a folder that appeared with files in it) in their place, and at start what the map holds
- * and the catch-up first. A file still being written is read again on its next change, and quarantined
- * only if it stays incomplete (or undecodable) for `settleMs`. When the map cannot be written,
- * the work stays first in line and is retried with backoff: nothing is skipped or reordered.
+ * (a folder that appeared with files in it, a burst) in their place, and the catch-up first at
+ * start. A scan whose number follows the last published one is published at once; any other
+ * waits for the files arriving with it (`burstQuietMs`), and what came together is published in
+ * time order. A file still being written is read again on its next change, and quarantined only
+ * if it stays incomplete (or undecodable) for `settleMs`. When the map cannot be written, the
+ * work stays first in line and is retried with backoff: nothing is skipped or reordered.
+ * The position (what was last published) comes from the bridge's own state file alone, written
+ * after every publish: never from the map, which any local process can write.
  */
 export class ScanBridge {
   private position: Position | undefined;
@@ -91,7 +120,6 @@ export class ScanBridge {
   private readonly work: WorkItem[] = [];
   /** The queued file items by path, to merge repeated events for one file. */
   private readonly queued = new Map<string, FileItem>();
-  private handling: WorkItem | undefined;
   private readonly pending = new Map<string, Pending>();
   /** Files that could neither be read nor quarantined: not tried again until they change. */
   private readonly stuck = new Map<string, number>();
@@ -99,25 +127,31 @@ export class ScanBridge {
   private paused = true;
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
-  private saveTimer: NodeJS.Timeout | undefined;
-  private saving: Promise<void> | undefined;
   private retryMs = 0;
   private wake: (() => void) | undefined;
+  /** When the last file event came (performance.now()): a burst is over after burstQuietMs of quiet. */
+  private lastOfferMs = 0;
   /** Rejecters of the waits in progress, called by stop(). */
   private readonly stopWaiters = new Set<() => void>();
   /** The JSON of a scan whose put failed, reused on retry so a late first put and the retry are identical. */
   private attempt: { file: string; timestampNs: number; text: string; value: FeatureScan } | undefined;
-  private olderRun = { count: 0, warnedAt: 0 };
+  private positionSaveFailing = false;
+  private readonly late: LateScans;
   private readonly store: PositionStore;
   private readonly watcher: ScanDirWatcher;
   private readonly o: BridgeOptions;
+  private readonly maxScanBytes: number;
+  private readonly maxSkewNs: number;
 
   constructor(options: BridgeOptions) {
     this.o = options;
+    this.maxScanBytes = options.maxScanBytes ?? 8 * 1024 * 1024;
+    this.maxSkewNs = (options.maxClockSkewMs ?? 5_000) * 1e6;
     this.store = new PositionStore(options.stateDir);
+    this.late = new LateScans(options.logger);
     this.watcher = new ScanDirWatcher(options.scanDir, options.logger,
       (file, seenNs) => this.offer(file, seenNs),
-      (files) => this.offerBatch({ files, newestOnly: false }));
+      (files) => this.offerBatch({ files, newestOnly: false, byMtime: false, merge: true }));
   }
 
   get lastPosition(): Position | undefined {
@@ -131,7 +165,9 @@ export class ScanBridge {
 
   async start(): Promise<void> {
     const { logger } = this.o;
-    this.position = laterPosition(this.position, this.store.load(logger));
+    const stored = this.store.load(logger);
+    this.position = laterPosition(this.position, stored.position);
+    const pending = stored.pending && judge(this.position, stored.pending.timestamp_ns) === 'publish' ? stored.pending : undefined;
     // Watch first, so nothing written during the start-up scan is missed; the work waits.
     await this.watcher.start();
     if (this.stopped) return;
@@ -146,17 +182,16 @@ export class ScanBridge {
       const fromDate = new Date(Math.min(position.timestamp_ns, position.file_mtime_ns) / 1e6 - 86_400_000).toISOString().slice(0, 10);
       const newer = listScanFiles(this.o.scanDir, fromDate).filter((f) => f.mtimeNs >= position.file_mtime_ns - MTIME_SLACK_NS);
       files = newer.slice(-this.o.catchUpMax).map((f) => f.file);
-      if (newer.length > files.length) logger.warn({ skipped: newer.length - files.length, catchUpMax: this.o.catchUpMax }, 'more files than catchUpMax arrived while the bridge was down; catching up the newest');
+      if (newer.length > files.length) logger.warn({ skipped: newer.length - files.length, catchUpMax: this.o.catchUpMax }, 'more files than catchUpMax arrived while the bridge was down; catching up the newest (the trader reads the rest from the files)');
     } else {
       // First start: only the newest scan matters; older files are history, not news.
       files = newestScanFiles(this.o.scanDir, FIRST_START_LOOKBACK).map((f) => f.file);
     }
     logger.info({ candidates: files.length, firstStart: !position, ms: Math.round(performance.now() - t0), position: position?.file }, 'start-up scan done');
-    // Ahead of any event that arrived meanwhile: first what the map holds (the position file may
-    // lag it by a few ms), then the catch-up. Both are retried while Hazelcast is unreachable.
+    // Ahead of any event that arrived meanwhile; retried while Hazelcast is unreachable.
     const head: WorkItem[] = [];
-    if (this.o.readPublished) head.push({ kind: 'read-map' });
-    if (files.length > 0) head.push({ kind: 'batch', batch: { files, newestOnly: !position } });
+    if (pending && this.o.readPublished) head.push({ kind: 'confirm', pending });
+    if (files.length > 0) head.push({ kind: 'batch', batch: { files, newestOnly: !position, byMtime: true } });
     this.work.unshift(...head);
     this.paused = false;
     this.kick();
@@ -165,14 +200,15 @@ export class ScanBridge {
   /** A file event: queue the file (once) and process the queue. */
   offer(file: string, seenNs: number, settled = false): void {
     if (this.stopped) return;
+    this.lastOfferMs = performance.now();
     this.stuck.delete(file);
     const existing = this.queued.get(file);
     if (existing) {
       existing.settled ||= settled;
-      if (existing === this.handling) existing.dirty = true;
+      if (existing.busy) existing.dirty = true;
       return;
     }
-    const item: FileItem = { kind: 'file', file, seenNs, settled, dirty: false };
+    const item: FileItem = { kind: 'file', file, seenNs, settled, busy: false, dirty: false };
     this.queued.set(file, item);
     this.work.push(item);
     this.kick();
@@ -198,11 +234,11 @@ export class ScanBridge {
   private async drain(): Promise<void> {
     while (!this.stopped && this.work.length > 0) {
       const item = this.work[0] as WorkItem;
-      this.handling = item;
+      if (item.kind === 'file') item.busy = true;
       try {
-        if (item.kind === 'read-map') await this.readMap();
-        else if (item.kind === 'batch') await this.publishBatch(item.batch);
-        else await this.handle(item.file, item.seenNs, item.settled);
+        if (item.kind === 'batch') await (item.batch.merge ? this.publishBurst(item.batch.files) : this.publishBatch(item.batch));
+        else if (item.kind === 'confirm') await this.confirm(item.pending);
+        else await this.handle(item);
         this.retryMs = 0;
       } catch (err) {
         if (err instanceof Stopped) return;
@@ -215,30 +251,14 @@ export class ScanBridge {
         this.o.logger.error({ err, work: describe(item, this.o.scanDir) }, 'unexpected error handling scan work; skipped');
       }
       this.work.shift();
-      this.handling = undefined;
-      if (item.kind === 'file') {
-        this.queued.delete(item.file);
-        if (this.attempt?.file === item.file) this.attempt = undefined;
-        if (item.dirty) this.offer(item.file, nowEpochNs()); // it changed while being handled
-      }
+      if (item.kind === 'file') this.done(item);
     }
   }
 
-  /** The map's latest scan, read before anything is published; retried while unreachable. */
-  private async readMap(): Promise<void> {
-    let inMap: FeatureScan | undefined;
-    try {
-      inMap = await this.untilStopped(this.o.readPublished!());
-    } catch (err) {
-      if (err instanceof Stopped) throw err;
-      throw new PublishFailed('cannot read latest_eigen_scan', { cause: err });
-    }
-    if (inMap) {
-      this.position = laterPosition(this.position, {
-        timestamp_ns: inMap.timestamp_ns, scan_number: inMap.scan_number, file: inMap.file,
-        file_mtime_ns: inMap.stamps?.file_ns ?? 0, published_at: inMap.bridge_ts,
-      });
-    }
+  private done(item: FileItem): void {
+    this.queued.delete(item.file);
+    if (this.attempt?.file === item.file) this.attempt = undefined;
+    if (item.dirty) this.offer(item.file, nowEpochNs()); // it changed while being handled
   }
 
   /**
@@ -258,16 +278,37 @@ export class ScanBridge {
     });
   }
 
+  /** Whether the put in flight when the last process stopped landed; retried while the map cannot be read. */
+  private async confirm(pending: Position): Promise<void> {
+    let inMap: { timestamp_ns: number } | undefined;
+    try {
+      inMap = await this.untilStopped((this.o.readPublished as () => Promise<{ timestamp_ns: number } | undefined>)());
+    } catch (err) {
+      if (err instanceof Stopped) throw err;
+      // A value that is not Dolphin's is no evidence either way: publish the scan again (readers
+      // take a scan's timestamp as its identity), rather than lose it.
+      if (isDolphinError(err, 'DOLPHIN_HZ_UNSEALED') || isDolphinError(err, 'DOLPHIN_HZ_BAD_SEAL')) return;
+      throw new PublishFailed('cannot read latest_eigen_scan', { cause: err });
+    }
+    if (inMap?.timestamp_ns !== pending.timestamp_ns) return;
+    this.position = laterPosition(this.position, pending);
+    this.savePosition(pending);
+    this.o.logger.info({ file: pending.file, scan_number: pending.scan_number }, 'the scan being published when the bridge stopped had landed; not publishing it again');
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => { clearTimeout(t); resolve(); };
+    }).finally(() => { this.wake = undefined; });
+  }
+
   /** Waits before the next try: 100 ms doubling to 5 s, cut short by stop(). */
   private async backoff(err: PublishFailed, what: string): Promise<void> {
     if (this.stopped) return;
     this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs === 0 ? RETRY_INITIAL_MS : this.retryMs * 2);
     this.o.logger.warn({ err: err.cause, what, retryInMs: this.retryMs, waiting: this.work.length }, 'could not publish; retrying with backoff');
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, this.retryMs);
-      this.wake = () => { clearTimeout(t); resolve(); };
-    });
-    this.wake = undefined;
+    await this.sleep(this.retryMs);
   }
 
   /**
@@ -283,33 +324,29 @@ export class ScanBridge {
     for (const file of files) {
       if (this.stopped) throw new Stopped('stopped');
       // A folder sweep may hold a whole day: files older than the last published need no decode.
-      if (!batch.newestOnly && floor > 0 && mtimeNsOf(file) < floor) continue;
+      if (batch.byMtime && !batch.newestOnly && floor > 0 && mtimeNsOf(file) < floor) continue;
       const seenNs = nowEpochNs();
       const read = this.read(file);
-      if (read === undefined) continue;
-      if ('error' in read) {
-        this.unreadable(file, read.error);
-        continue;
-      }
-      const { result, mtimeNs, size, decodedNs } = read;
-      if (result.kind === 'incomplete') this.arm(file, mtimeNs, size);
-      else if (result.kind === 'invalid') this.invalid(file, result, mtimeNs, size, false);
-      else for (const row of result.rows) ready.push({ file, row, mtimeNs, seenNs, decodedNs });
+      const rows = this.rowsOf(file, read, false);
+      if (rows === undefined) continue;
+      const { mtimeNs, decodedNs } = read as { mtimeNs: number; decodedNs: number };
+      for (const row of rows) ready.push({ file, row, mtimeNs, seenNs, decodedNs });
       // Newest first: once a file of the newest mtime tick is valid, older files do not matter.
       if (batch.newestOnly && ready.length > 0 && mtimeNs < (ready[0] as { mtimeNs: number }).mtimeNs - MTIME_SLACK_NS) break;
     }
     ready.sort((a, b) => a.row.timestamp_ns - b.row.timestamp_ns);
     for (const r of batch.newestOnly ? ready.slice(-1) : ready) {
       if (this.stopped) throw new Stopped('stopped');
-      await this.publishRow(r.file, r.row, r.mtimeNs, r.seenNs, r.decodedNs);
+      await this.publishRow(r.file, r.row, r.mtimeNs, r.seenNs, r.decodedNs, batch.byMtime);
     }
   }
 
   private read(file: string): ReadResult {
     try {
-      const { bytes, mtimeNs } = readWithMtime(file);
-      const result = decodeScanFile(bytes);
-      return { result, mtimeNs, size: bytes.length, decodedNs: nowEpochNs() };
+      const got = readScanFileBytes(file, this.maxScanBytes);
+      if (got.kind === 'too-large') return { tooLarge: got.size };
+      const result = decodeScanFile(got.bytes);
+      return { result, mtimeNs: got.mtimeNs, size: got.bytes.length, decodedNs: nowEpochNs() };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         this.forget(file); // renamed away or quarantined
@@ -319,28 +356,103 @@ export class ScanBridge {
     }
   }
 
-  private async handle(file: string, seenNs: number, settled: boolean): Promise<void> {
-    const read = this.read(file);
-    if (read === undefined) return;
-    if ('error' in read) return this.unreadable(file, read.error);
-    const { result, mtimeNs, size, decodedNs } = read;
+  /**
+   * The valid rows of a read, oldest first, or undefined after dealing with what is wrong: a
+   * file gone, too large, unreadable, from the future or invalid is quarantined; an incomplete
+   * one waits for its next change (or, `settled` and unchanged, is quarantined).
+   */
+  private rowsOf(file: string, read: ReadResult, settled: boolean): ScanRecord[] | undefined {
+    if (read === undefined) return undefined;
+    if ('tooLarge' in read) {
+      this.quarantine(file, ScanFileErrors.DOLPHIN_SCANFILE_TOO_LARGE.code, `${read.tooLarge} bytes, more than bridge.maxScanBytes (${this.maxScanBytes}); not read`);
+      return undefined;
+    }
+    if ('error' in read) {
+      this.unreadable(file, read.error);
+      return undefined;
+    }
+    const { result, mtimeNs, size } = read;
     if (result.kind === 'incomplete') {
       this.o.metrics?.incomplete.inc();
       const prior = this.pending.get(file);
       if (settled && prior && prior.mtimeNs === mtimeNs && prior.size === size) {
         const spec = result.empty ? ScanFileErrors.DOLPHIN_SCANFILE_EMPTY : ScanFileErrors.DOLPHIN_SCANFILE_TRUNCATED;
-        return this.quarantine(file, spec.code, `${result.reason} after ${this.o.settleMs} ms without a change (${size} bytes)`);
+        this.quarantine(file, spec.code, `${result.reason} after ${this.o.settleMs} ms without a change (${size} bytes)`);
+      } else {
+        this.arm(file, mtimeNs, size);
       }
-      this.arm(file, mtimeNs, size);
+      return undefined;
+    }
+    if (result.kind === 'invalid') {
+      this.invalid(file, result, mtimeNs, size, settled);
+      return undefined;
+    }
+    this.forget(file);
+    const limit = nowEpochNs() + this.maxSkewNs;
+    const future = result.rows.find((r) => r.timestamp_ns > limit);
+    if (future) {
+      this.quarantine(file, ScanFileErrors.DOLPHIN_SCANFILE_FUTURE.code,
+        `scan ${future.scan_number} is dated ${isoMicros(future.timestamp_ns)}, ${Math.round((future.timestamp_ns - limit) / 1e9 + this.maxSkewNs / 1e9)} s ahead of this host's clock (security.maxClockSkewMs ${this.maxSkewNs / 1e6})`);
+      return undefined;
+    }
+    return result.rows.length > 1 ? [...result.rows].sort((a, b) => a.timestamp_ns - b.timestamp_ns) : result.rows;
+  }
+
+  private async handle(item: FileItem): Promise<void> {
+    const read = this.read(item.file);
+    const rows = this.rowsOf(item.file, read, item.settled);
+    if (rows === undefined || rows.length === 0) return;
+    const first = rows[0] as ScanRecord;
+    // Not the next scan in line, but newer than the last: files may be arriving out of order
+    // (a burst, a producer restart). Wait for what comes with it and publish it all in order.
+    if (judge(this.position, first.timestamp_ns) === 'publish' && !follows(this.position, first) && (this.o.burstMaxMs ?? 2_000) > 0) {
+      await this.publishBurst([item.file]);
       return;
     }
-    if (result.kind === 'invalid') return this.invalid(file, result, mtimeNs, size, settled);
-    this.forget(file);
-    const rows = [...result.rows].sort((a, b) => a.timestamp_ns - b.timestamp_ns);
+    const { mtimeNs, decodedNs } = read as { mtimeNs: number; decodedNs: number };
     for (const row of rows) {
       if (this.stopped) throw new Stopped('stopped');
-      await this.publishRow(file, row, mtimeNs, seenNs, decodedNs);
+      await this.publishRow(item.file, row, mtimeNs, item.seenNs, decodedNs);
     }
+  }
+
+  /**
+   * Waits until no file event has come for `burstQuietMs` (at most `burstMaxMs`), then takes
+   * every file queued behind `files` out of the line and publishes them all together, in time
+   * order.
+   */
+  private async publishBurst(files: string[]): Promise<void> {
+    const quietMs = this.o.burstQuietMs ?? 25;
+    const begun = performance.now();
+    const deadline = begun + (this.o.burstMaxMs ?? 2_000);
+    for (;;) {
+      const now = performance.now();
+      const wait = Math.min(Math.max(this.lastOfferMs, begun) + quietMs - now, deadline - now);
+      if (wait <= 0 || this.stopped) break;
+      await this.sleep(wait);
+    }
+    if (this.stopped) throw new Stopped('stopped');
+    const taken: FileItem[] = [];
+    for (let i = this.work.length - 1; i >= 1; i--) {
+      const w = this.work[i] as WorkItem;
+      if (w.kind !== 'file') continue;
+      this.work.splice(i, 1);
+      w.busy = true;
+      taken.unshift(w);
+    }
+    if (taken.length > 0) {
+      this.o.metrics?.bursts.inc();
+      this.o.logger.debug({ files: taken.length + 1 }, 'publishing a burst of files in time order');
+    }
+    try {
+      await this.publishBatch({ files: [...files, ...taken.map((t) => t.file)], newestOnly: false, byMtime: false });
+    } catch (err) {
+      // Back in line behind this one, in their order: the retry takes them again.
+      for (const t of taken) t.busy = false;
+      this.work.splice(1, 0, ...taken);
+      throw err;
+    }
+    for (const t of taken) this.done(t);
   }
 
   /**
@@ -368,14 +480,40 @@ export class ScanBridge {
     this.quarantine(file, ScanFileErrors.DOLPHIN_SCANFILE_UNREADABLE.code, `cannot be read: ${err.code ?? ''} ${err.message}`.trim());
   }
 
-  /** Publishes one scan if it is newer than the last one published; true when it was. */
-  private async publishRow(file: string, row: ScanRecord, mtimeNs: number, seenNs: number, decodedNs: number): Promise<boolean> {
+  /** The feature scan of a row and its sealed JSON text. */
+  private valueOf(rel: string, row: ScanRecord, mtimeNs: number, seenNs: number, decodedNs: number): { value: FeatureScan; text: string } {
+    const value: FeatureScan = {
+      ...row,
+      timestamp: isoMicros(row.timestamp_ns),
+      bridge_ts: isoMicros(),
+      bridge_source: this.o.source,
+      file: rel,
+      stamps: { file_ns: mtimeNs, seen_ns: seenNs, decoded_ns: decodedNs, put_ns: nowEpochNs() },
+    };
+    // The row passed the scan schema and the rest is ours: serialise directly, no second
+    // validation on the hot path.
+    const json = JSON.stringify(value);
+    return { value, text: this.o.seal ? this.o.seal(json) : json };
+  }
+
+  /**
+   * Publishes one scan if it is newer than the last one published; true when it was. An older
+   * one is a late scan (counted, and handed to the history) unless `quietOlder`: a catch-up or a
+   * folder sweep reads files around the last published one by design.
+   */
+  private async publishRow(file: string, row: ScanRecord, mtimeNs: number, seenNs: number, decodedNs: number, quietOlder = false): Promise<boolean> {
     const rel = path.relative(this.o.scanDir, file);
     const verdict = judge(this.position, row.timestamp_ns);
     if (verdict !== 'publish') {
       this.o.metrics?.skipped.inc({ reason: verdict });
-      if (verdict === 'older') this.noteOlder(rel, row);
-      else this.o.logger.debug({ file: rel, scan_number: row.scan_number }, 'duplicate scan not published');
+      if (verdict === 'older' && !quietOlder && this.late.note(rel, row, this.position)) {
+        // Not over the newer scan in the map, but into the history: a trader still behind it
+        // decides it in its place.
+        this.o.appendHistory?.(this.valueOf(rel, row, mtimeNs, seenNs, decodedNs).text);
+        this.o.metrics?.lateToHistory.inc();
+      } else if (verdict === 'duplicate') {
+        this.o.logger.debug({ file: rel, scan_number: row.scan_number }, 'duplicate scan not published');
+      }
       return false;
     }
     let value: FeatureScan;
@@ -383,18 +521,10 @@ export class ScanBridge {
     if (this.attempt?.file === file && this.attempt.timestampNs === row.timestamp_ns) {
       ({ value, text } = this.attempt);
     } else {
-      value = {
-        ...row,
-        timestamp: isoMicros(row.timestamp_ns),
-        bridge_ts: isoMicros(),
-        bridge_source: this.o.source,
-        file: rel,
-        stamps: { file_ns: mtimeNs, seen_ns: seenNs, decoded_ns: decodedNs, put_ns: nowEpochNs() },
-      };
-      // The row passed the scan schema and the rest is ours: serialise directly, no second
-      // validation on the hot path.
-      text = JSON.stringify(value);
+      ({ value, text } = this.valueOf(rel, row, mtimeNs, seenNs, decodedNs));
     }
+    const next: Position = { timestamp_ns: row.timestamp_ns, scan_number: row.scan_number, file: rel, file_mtime_ns: mtimeNs, published_at: value.bridge_ts };
+    this.record(() => this.store.savePending(next));
     try {
       await this.untilStopped(this.o.publish(text));
     } catch (err) {
@@ -405,8 +535,9 @@ export class ScanBridge {
     }
     this.attempt = undefined;
     const putDoneNs = nowEpochNs();
-    this.position = { timestamp_ns: row.timestamp_ns, scan_number: row.scan_number, file: rel, file_mtime_ns: mtimeNs, published_at: value.bridge_ts };
-    this.scheduleSave();
+    this.position = next;
+    this.savePosition(next);
+    this.late.published(row.timestamp_ns);
     const m = this.o.metrics;
     if (m) {
       m.published.inc();
@@ -418,46 +549,21 @@ export class ScanBridge {
     return true;
   }
 
-  /** Older scans are expected now and then (a late file); a run of them means a clock problem: say so. */
-  private noteOlder(rel: string, row: ScanRecord): void {
-    this.olderRun.count++;
-    const now = Date.now();
-    if (now - this.olderRun.warnedAt >= OLDER_WARN_MS) {
-      this.o.logger.warn({ file: rel, scan_number: row.scan_number, scan_ts: isoMicros(row.timestamp_ns), last_published: this.position?.file, refused: this.olderRun.count },
-        'scans older than the last published are refused (a late file, or the producer clock went back)');
-      this.olderRun = { count: 0, warnedAt: now };
-    }
+  /** After every publish, in place (a few µs): a restart continues from exactly here. */
+  private savePosition(p: Position): void {
+    this.record(() => this.store.save(p));
   }
 
-  /**
-   * The position file is written at most every POSITION_SAVE_MS, off the per-scan path and off
-   * the event loop, one write at a time. Losing the last moments of it in a crash is harmless: at
-   * start the bridge also reads what the map holds and takes the later of the two.
-   */
-  private scheduleSave(): void {
-    if (this.saveTimer || this.stopped) return;
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = undefined;
-      if (this.saving) return this.scheduleSave(); // still writing the last one: try again later
-      const position = this.position;
-      if (!position) return;
-      this.saving = this.store.save(position)
-        .catch((err: unknown) => this.o.logger.warn({ err, file: this.store.file }, 'could not save the bridge position; the map still holds it'))
-        .finally(() => { this.saving = undefined; });
-    }, POSITION_SAVE_MS);
-    this.saveTimer.unref();
-  }
-
-  /** At shutdown: after any write in flight, the last position, written before returning. */
-  private async saveFinal(): Promise<void> {
-    if (this.saveTimer) clearTimeout(this.saveTimer);
-    this.saveTimer = undefined;
-    await this.saving;
-    if (!this.position) return;
+  private record(write: () => void): void {
     try {
-      this.store.saveSync(this.position);
+      write();
+      if (this.positionSaveFailing) this.o.logger.info({ file: this.store.file }, 'bridge position recorded again');
+      this.positionSaveFailing = false;
     } catch (err) {
-      this.o.logger.warn({ err, file: this.store.file }, 'could not save the bridge position; the map still holds it');
+      // Publishing goes on: a restart would republish from the last recorded position (the
+      // trader skips what it has decided), which is better than not publishing at all.
+      if (!this.positionSaveFailing) this.o.logger.error({ err, file: this.store.file }, 'cannot record the bridge position; a restart now would republish the scans since the last one recorded');
+      this.positionSaveFailing = true;
     }
   }
 
@@ -507,41 +613,16 @@ export class ScanBridge {
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
     await this.idle.catch(() => undefined);
-    await this.saveFinal();
+    this.late.flush();
+    this.store.close();
     await this.o.flushHistory?.();
   }
 }
 
 function describe(item: WorkItem, scanDir: string): string {
   if (item.kind === 'file') return path.relative(scanDir, item.file);
-  if (item.kind === 'batch') return `${item.batch.files.length} files`;
-  return 'read latest_eigen_scan';
-}
-
-/**
- * The file's bytes and modification time from one open file (open, fstat, read, close): one
- * system call fewer than a stat and a readFileSync, and the time belongs to the bytes read.
- */
-function readWithMtime(file: string): { bytes: Buffer; mtimeNs: number } {
-  // Non-blocking open: a FIFO named like a scan must not hang the bridge.
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const st = fstatSync(fd, { bigint: true });
-    if (!st.isFile()) {
-      throw Object.assign(new Error(`not a regular file (${st.isDirectory() ? 'a folder' : 'a device, FIFO or socket'})`), { code: st.isDirectory() ? 'EISDIR' : 'EINVAL' });
-    }
-    const size = Number(st.size);
-    const bytes = Buffer.allocUnsafe(size);
-    let off = 0;
-    while (off < size) {
-      const n = readSync(fd, bytes, off, size - off, off);
-      if (n === 0) break; // cut short meanwhile: what was read is judged as it is
-      off += n;
-    }
-    return { bytes: off === size ? bytes : bytes.subarray(0, off), mtimeNs: Number(st.mtimeNs) };
-  } finally {
-    closeSync(fd);
-  }
+  if (item.kind === 'confirm') return 'read latest_eigen_scan';
+  return `${item.batch.files.length} files`;
 }
 
 function mtimeNsOf(file: string): number {

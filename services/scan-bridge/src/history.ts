@@ -1,31 +1,13 @@
 import type { Ringbuffer } from 'hazelcast-client';
-import { RingbufferNames, type FeatureScan, type Logger } from '@dolphin/core';
+import { RingbufferNames, type Logger } from '@dolphin/core';
 
 /**
- * The last scans the bridge published, as JSON strings in a Hazelcast Ringbuffer: bounded by its
- * capacity in deploy/hazelcast/hazelcast.xml (10,000, oldest overwritten first), readable by
- * sequence for the dashboard and for replay.
+ * The last scans the bridge published (and late ones it could not publish over newer ones), as
+ * sealed JSON strings in a Hazelcast Ringbuffer: bounded by its capacity in
+ * deploy/hazelcast/hazelcast.xml (10,000, oldest overwritten first), readable by sequence for the
+ * dashboard, replay and a trader catching up. Best effort: the scan files are the durable record.
  */
 export const HISTORY_RINGBUFFER = RingbufferNames.SCAN_HISTORY;
-
-/**
- * A bridge killed between its put and its history append leaves the history one scan short;
- * at start, append the published scan when the history's newest entry is older.
- */
-export async function reconcileHistory(history: Ringbuffer<string>, latest: FeatureScan | undefined, logger: Logger): Promise<void> {
-  if (!latest) return;
-  const tail = (await history.tailSequence()).toNumber();
-  let tailTs = -1;
-  if (tail >= 0) {
-    try {
-      tailTs = (JSON.parse(await history.readOne(tail)) as { timestamp_ns?: number }).timestamp_ns ?? -1;
-    } catch { /* unreadable entry: append */ }
-  }
-  if (latest.timestamp_ns > tailTs) {
-    await history.add(JSON.stringify(latest));
-    logger.info({ scan_number: latest.scan_number }, 'scan history was one scan short; appended the published scan');
-  }
-}
 
 /**
  * Appends published scans to the history in small batches (`addAll`), one batch in flight at a

@@ -5,6 +5,8 @@ export interface BridgeMetrics {
   quarantined: Counter<'code'>;
   skipped: Counter<'reason'>;
   incomplete: Counter;
+  bursts: Counter;
+  lateToHistory: Counter;
   latency: Histogram<'hop'>;
 }
 
@@ -17,6 +19,8 @@ export function createBridgeMetrics(registry: Registry): BridgeMetrics {
     quarantined: new Counter({ name: 'dolphin_bridge_files_quarantined_total', help: 'Scan files moved to quarantine, by error code', labelNames: ['code'], registers: [registry] }),
     skipped: new Counter({ name: 'dolphin_bridge_scans_skipped_total', help: 'Scans not published: duplicate or older than the last published', labelNames: ['reason'], registers: [registry] }),
     incomplete: new Counter({ name: 'dolphin_bridge_incomplete_reads_total', help: 'Reads of a file not yet complete (retried on its next change)', registers: [registry] }),
+    bursts: new Counter({ name: 'dolphin_bridge_bursts_ordered_total', help: 'Groups of files that arrived together and were published in time order', registers: [registry] }),
+    lateToHistory: new Counter({ name: 'dolphin_bridge_late_scans_to_history_total', help: 'Scans older than the last published, added to the scan history (not to the map)', registers: [registry] }),
     latency: new Histogram({ name: 'dolphin_bridge_latency_seconds', help: 'Latency per hop: file (mtime) → put done, event seen → put done', labelNames: ['hop'], buckets: LATENCY_BUCKETS, registers: [registry] }),
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judge, laterPosition, type Position } from './scan-order.ts';
+import { follows, judge, laterPosition, type Position } from './scan-order.ts';
 
 const at = (ts: number, n = 1): Position => ({ timestamp_ns: ts, scan_number: n, file: `f${ts}`, file_mtime_ns: ts, published_at: '' });
 
@@ -24,5 +24,13 @@ describe('scan order', () => {
     expect(laterPosition(at(7), at(3))?.timestamp_ns).toBe(7);
     expect(laterPosition(undefined, at(3))?.timestamp_ns).toBe(3);
     expect(laterPosition(at(3), undefined)?.timestamp_ns).toBe(3);
+  });
+
+  it('a scan follows the last published when its number is one more and it is newer', () => {
+    expect(follows(at(5, 9), { scan_number: 10, timestamp_ns: 6 })).toBe(true);
+    expect(follows(at(5, 9), { scan_number: 11, timestamp_ns: 6 })).toBe(false); // one may be missing
+    expect(follows(at(5, 9), { scan_number: 1, timestamp_ns: 6 })).toBe(false); // a producer restart
+    expect(follows(at(5, 9), { scan_number: 10, timestamp_ns: 5 })).toBe(false);
+    expect(follows(undefined, { scan_number: 1, timestamp_ns: 1 })).toBe(false);
   });
 });

@@ -28,3 +28,12 @@ export function laterPosition(a: Position | undefined, b: Position | undefined):
   if (!b) return a;
   return b.timestamp_ns > a.timestamp_ns ? b : a;
 }
+
+/**
+ * The scan is the next one in line after the last published: its number is one more and it is
+ * newer. Nothing can still come between the two, so it is published at once; any other newer
+ * scan may have others arriving with it that belong before it.
+ */
+export function follows(position: Position | undefined, scan: { scan_number: number; timestamp_ns: number }): boolean {
+  return position !== undefined && scan.scan_number === position.scan_number + 1 && scan.timestamp_ns > position.timestamp_ns;
+}

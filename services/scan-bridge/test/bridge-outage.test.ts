@@ -34,7 +34,6 @@ describe('scan bridge across a Hazelcast outage', () => {
       scanDir, stateDir: path.join(root, 'state'), quarantineDir: path.join(root, 'q'),
       settleMs: 5_000, catchUpMax: 1_000, source: 'outage-test', logger,
       publish: (text) => features.setEncoded(Keys.LATEST_EIGEN_SCAN, text),
-      readPublished: () => features.get(Keys.LATEST_EIGEN_SCAN),
       onPublished: (v) => published.push(v),
     });
     cleanups.push(() => bridge.stop());

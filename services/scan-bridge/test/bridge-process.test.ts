@@ -89,4 +89,39 @@ describe('scan-bridge process', () => {
     const historyTs = Array.from({ length: items.size() }, (_, i) => (JSON.parse(items.get(i)) as FeatureScan).timestamp_ns);
     expect(historyTs, 'the history holds every scan once').toEqual(produced);
   });
+
+  it('a scan forged into the map a year ahead (plain JSON, no MAC) does not stop a restarted bridge', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'dolphin-bridge-forged-'));
+    const env = {
+      DOLPHIN_CONFIG_DIR: path.join(root, 'config'),
+      DOLPHIN__scans__dir: JSON.stringify(path.join(root, 'scans')),
+      DOLPHIN_STATE_DIR: path.join(root, 'state'),
+    };
+    const scanDir = path.join(root, 'scans');
+    const gen = new ScanGenerator({ seed: 23 });
+    const write = (ns: number) => {
+      const scan = gen.next(ns);
+      writeScanFile(scanFilePath(scanDir, scan.scan_number, ns), encodeScans([scan]), 'rename');
+      return scan;
+    };
+    const features = await openMap(conn, MapNames.FEATURES, featureScanSchema);
+    const seen: FeatureScan[] = [];
+    const w = watchMap(conn, features, { key: Keys.LATEST_EIGEN_SCAN, onUpdate: (u) => seen.push(u.value) });
+    watches.push(w);
+    await w.ready;
+    let bridge = startBridgeProcess(env);
+    await ready(bridge);
+    const first = write(Date.now() * 1e6);
+    await waitFor(() => seen.at(-1)?.timestamp_ns === first.timestamp_ns, 'the first scan');
+    process.kill(bridge.child.pid as number, 'SIGTERM');
+    await bridge.exited;
+    // Any local process can write the map: a scan a year ahead, as plain JSON.
+    const aYearAhead = Date.now() * 1e6 + 365 * 86_400e9;
+    await features.raw.set(Keys.LATEST_EIGEN_SCAN, JSON.stringify({ ...seen.at(-1), timestamp_ns: aYearAhead, scan_number: 999_999, stamps: {} }));
+    bridge = startBridgeProcess(env);
+    await ready(bridge);
+    const real = [write(Date.now() * 1e6), write(Date.now() * 1e6 + 1_000)];
+    await waitFor(() => seen.at(-1)?.timestamp_ns === real[1]!.timestamp_ns, 'the real scans published after the forged one', 15_000);
+    expect(seen.slice(-2).map((s) => s.timestamp_ns)).toEqual(real.map((r) => r.timestamp_ns));
+  });
 });

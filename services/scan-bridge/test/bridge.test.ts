@@ -44,7 +44,6 @@ async function startBridge(r: Rig): Promise<{ bridge: ScanBridge; published: Fea
   const bridge = new ScanBridge({
     ...r, settleMs: 300, catchUpMax: 1_000, source: 'bridge-test', logger: testLogger('scan-bridge'),
     publish: (text) => features.setEncoded(Keys.LATEST_EIGEN_SCAN, text),
-    readPublished: () => features.get(Keys.LATEST_EIGEN_SCAN),
     onPublished: (v) => published.push(v),
   });
   running.push(bridge);
