@@ -124,6 +124,12 @@ export type SupervisorConfig = z.infer<typeof supervisorConfigSchema>;
 /** The meta-health daemon (services/meta-health, DESIGN.md §6). */
 export const metaHealthConfigSchema = z.strictObject({
   cycleMs: z.number().int().min(100).default(1_000),
+  /**
+   * After a start, no record and no recovery until a cycle has read the cluster (heartbeats and
+   * data sources), or until this long has passed; then it judges what it sees (no cluster: M4 = 0).
+   * Its client connects in the background, and a cycle that has read nothing would say DEAD.
+   */
+  warmUpMs: z.number().int().min(0).default(5_000),
   /** Where recovery acts: the local supervisor, systemd units, or nowhere (observe only). auto: systemd when run by it. */
   recoveryVia: z.enum(['auto', 'supervisor', 'systemctl', 'none']).default('auto'),
   /** A service whose heartbeat is older than this while its process runs is frozen, and restarted. */

@@ -9,6 +9,7 @@ import type { Observer } from './observe.ts';
 import type { ProcessView } from './process-view.ts';
 import { RecoveryPlanner, recoveryMemorySchema, type RecoveryAction } from './recovery.ts';
 import { score, worse } from './sensors.ts';
+import { WarmUp } from './warm-up.ts';
 
 /** The history of DOLPHIN_META_HEALTH["latest"], one entry a cycle. */
 export const META_HEALTH_HISTORY = RingbufferNames.META_HEALTH_HISTORY;
@@ -34,13 +35,16 @@ export type HealthRecord = MetaHealth & Record<string, unknown>;
 /**
  * The meta-health cycle: observe → score → decide recovery → act → publish (map, history,
  * file) → pet systemd's watchdog. The file is written every cycle, so an operator can read
- * health while Hazelcast is down.
+ * health while Hazelcast is down. After a start it waits for its inputs (WarmUp): until then a
+ * cycle only observes and pets the watchdog.
  */
 export class MetaHealthDaemon {
   private readonly o: DaemonOptions;
   private readonly planner: RecoveryPlanner;
   private readonly memory: JsonStateFile<typeof recoveryMemorySchema>;
   private readonly watchdog = new Watchdog();
+  private readonly warmUp: WarmUp;
+  private saidWaiting = false;
   private lastStatus: HealthStatus | undefined;
   private readonly recent: Array<RecoveryAction & { at: string; outcome: string }> = [];
   private latestRecord: HealthRecord | undefined;
@@ -49,6 +53,7 @@ export class MetaHealthDaemon {
     this.o = options;
     this.memory = new JsonStateFile(options.stateDir, 'meta-health.recovery.json', recoveryMemorySchema, 'recovery memory unreadable; budgets start over');
     this.planner = new RecoveryPlanner(options.cfg, this.memory.load(options.logger));
+    this.warmUp = new WarmUp(options.cfg.warmUpMs, Date.now());
   }
 
   get last(): HealthRecord | undefined {
@@ -82,11 +87,16 @@ export class MetaHealthDaemon {
     this.o.logger.warn({ target: target ?? 'all' }, `recovery budget reset by an operator (${target ?? 'every target'})`);
   }
 
-  async cycle(): Promise<HealthRecord> {
+  /** One cycle; undefined while it still waits for its inputs (nothing judged, published or done). */
+  async cycle(): Promise<HealthRecord | undefined> {
     const t0 = performance.now();
     const now = Date.now();
     this.takeReset();
-    const { observation, ownMember } = await this.o.observer.observe(now);
+    const { observation, ownMember, clusterRead } = await this.o.observer.observe(now);
+    if (!this.judging(clusterRead, now)) {
+      this.watchdog.pet();
+      return undefined;
+    }
     const sensors = score(observation);
     const actions = this.o.cfg.recoveryVia === 'none' ? [] : this.planner.plan(observation, now, ownMember);
     for (const target of this.planner.spent()) {
@@ -128,6 +138,24 @@ export class MetaHealthDaemon {
     this.o.metrics?.observe(record, (performance.now() - t0) / 1000);
     this.watchdog.pet();
     return record;
+  }
+
+  /** The warm-up's verdict, said once while waiting and once when judging begins. */
+  private judging(clusterRead: boolean, now: number): boolean {
+    const { warmUpMs } = this.o.cfg;
+    const waited = this.warmUp.waitedMs !== undefined;
+    if (this.warmUp.judging(clusterRead, now)) {
+      if (!waited && this.saidWaiting) {
+        const ms = this.warmUp.waitedMs;
+        this.o.logger.info({ waitedMs: ms, clusterRead }, clusterRead ? `inputs read after ${ms} ms: judging` : `cluster not read within ${warmUpMs} ms: judging what it sees`);
+      }
+      return true;
+    }
+    if (!this.saidWaiting) {
+      this.saidWaiting = true;
+      this.o.logger.info({ warmUpMs }, `waiting for its inputs: no health record and no recovery until it has read the cluster (heartbeats and data sources), or for ${warmUpMs} ms`);
+    }
+    return false;
   }
 
   private async act(a: RecoveryAction, now: number): Promise<void> {
