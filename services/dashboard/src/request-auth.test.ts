@@ -51,6 +51,7 @@ describe('presentedToken', () => {
   it('keeps a Bearer token\'s own bytes', () => {
     const utf8 = Buffer.from('tökén', 'utf8');
     expect(presentedToken({ authorization: `bearer ${utf8.toString('latin1')}` }, url('/'))).toEqual({ kind: 'token', bytes: utf8, fromQuery: false });
+    expect(presentedToken({ authorization: 'Bearer  \tabc\u00a0' }, url('/'))).toEqual({ kind: 'token', bytes: Buffer.from([0x61, 0x62, 0x63, 0xa0]), fromQuery: false });
   });
 });
 

@@ -77,7 +77,8 @@ export function presentedToken(headers: IncomingHttpHeaders, url: URL): Presente
     return { kind: 'token', bytes: Buffer.from(token, 'utf8'), fromQuery: true };
   }
   const auth = headers.authorization;
-  if (auth !== undefined && /^bearer /i.test(auth)) return { kind: 'token', bytes: Buffer.from(auth.slice(7).trim(), 'latin1'), fromQuery: false };
+  // Only spaces and tabs are padding: trim() would also take a 0xA0 byte (NBSP in latin-1) off the token.
+  if (auth !== undefined && /^bearer /i.test(auth)) return { kind: 'token', bytes: Buffer.from(auth.slice(7).replace(/^[ \t]+|[ \t]+$/g, ''), 'latin1'), fromQuery: false };
   const c = cookieValue(headers.cookie);
   if (c === undefined) return { kind: 'none' };
   const token = PRINTABLE_ASCII.test(c) ? decode(c) : undefined;
