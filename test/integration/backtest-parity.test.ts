@@ -22,7 +22,6 @@ let scans: string;
 
 beforeAll(async () => {
   member = await startTestMember();
-  conn = await member.client();
   scans = mkdtempSync(path.join(os.tmpdir(), 'dolphin-parity-scans-'));
   sup = await startTestSupervisor({
     'scan-bridge': {},
@@ -32,6 +31,8 @@ beforeAll(async () => {
       readiness: { kind: 'none' }, heartbeat: false, restart: { mode: 'never' }, dependsOn: ['event-trader'],
     },
   }, { env: { HZ_MEMBERS: member.members.join(','), HZ_CLUSTER_NAME: member.clusterName, DOLPHIN__scans__dir: JSON.stringify(scans), DOLPHIN__trader__strategy: JSON.stringify(STRATEGY) } });
+  // The postures the test sets are sealed with the services' key: the trader believes only those.
+  conn = await member.client(undefined, { seal: sup.seal });
 });
 
 afterAll(async () => {

@@ -1,5 +1,5 @@
 export { testLogger } from './logger.ts';
-export { startTestMember, startTestCluster, hazelcastSettings, type TestMember, type TestCluster } from './member.ts';
+export { startTestMember, startTestCluster, hazelcastSettings, testSeal, type TestMember, type TestCluster } from './member.ts';
 export { waitFor } from './wait.ts';
 export { pythonWithHazelcast, PY_CLIENT_SCRIPT } from './python.ts';
 export { spawnCollecting, type SpawnedProcess, type LineRecord } from './processes.ts';

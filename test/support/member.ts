@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { connect, freePort, startMember, type HazelcastSettings, type HzConnection, type MemberHandle } from '@dolphin/hz';
+import path from 'node:path';
+import type { ValueSeal } from '@dolphin/core';
+import { connect, freePort, openSeal, startMember, type HazelcastSettings, type HzConnection, type MemberHandle } from '@dolphin/hz';
 import { testLogger } from './logger.ts';
 
 /** A member a test talks to, however it was provided. */
@@ -11,8 +13,19 @@ export interface TestMember {
   /** The jar member's handle (kill/restart tests need it). */
   readonly handle: MemberHandle | undefined;
   settings(overrides?: Partial<HazelcastSettings>): HazelcastSettings;
-  client(overrides?: Partial<HazelcastSettings>): Promise<HzConnection>;
+  /** A client; with `seal`, it seals what it writes and refuses unsealed values, as Dolphin's services do. */
+  client(overrides?: Partial<HazelcastSettings>, options?: { seal?: ValueSeal }): Promise<HzConnection>;
   stop(): Promise<void>;
+}
+
+/**
+ * A seal key of the test's own in `dir` (made once): the key file to hand to services
+ * (`DOLPHIN__security__keyFile`) and the seal for the test's own clients, so that what the test
+ * writes is Dolphin's to them and what they write can be checked.
+ */
+export function testSeal(dir: string): { keyFile: string; seal: ValueSeal } {
+  const keyFile = path.join(dir, 'dolphin.key');
+  return { keyFile, seal: openSeal(dir, keyFile, { create: true }) };
 }
 
 export function hazelcastSettings(clusterName: string, members: string[], overrides: Partial<HazelcastSettings> = {}): HazelcastSettings {
@@ -32,8 +45,8 @@ function make(kind: TestMember['kind'], clusterName: string, members: string[], 
   return {
     kind, clusterName, members, handle,
     settings: (o) => hazelcastSettings(clusterName, members, o),
-    async client(o) {
-      const conn = await connect({ settings: hazelcastSettings(clusterName, members, o), logger: testLogger('test-client'), firstConnectTimeoutMs: 30_000 });
+    async client(o, opts) {
+      const conn = await connect({ settings: hazelcastSettings(clusterName, members, o), logger: testLogger('test-client'), firstConnectTimeoutMs: 30_000, ...(opts?.seal ? { seal: opts.seal } : {}) });
       opened.push(conn);
       return conn;
     },

@@ -1,9 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { dolphinConfigSchema, serviceRegistrySchema, type DolphinConfig } from '@dolphin/core';
+import { dolphinConfigSchema, serviceRegistrySchema, type DolphinConfig, type ValueSeal } from '@dolphin/core';
 import { serveControl, Supervisor, writeRunFile } from '@dolphin/supervisor';
 import { testLogger } from './logger.ts';
+import { testSeal } from './member.ts';
 
 export interface TestSupervisor {
   supervisor: Supervisor;
@@ -11,6 +12,8 @@ export interface TestSupervisor {
   runFile: string;
   logDir: string;
   stateDir: string;
+  /** The seal of the services' key (<stateDir>/dolphin.key): a test's client with it writes what they believe. */
+  seal: ValueSeal;
   stop(): Promise<void>;
 }
 
@@ -24,6 +27,7 @@ export async function startTestSupervisor(registry: Record<string, unknown>, opt
   const logDir = path.join(root, 'logs');
   const stateDir = path.join(root, 'state');
   const runFile = path.join(root, 'run', 'supervisor.json');
+  const { seal } = testSeal(stateDir);
   const config: Readonly<DolphinConfig> = dolphinConfigSchema.parse({ stateDir, supervisor: { sampleMs: 200 }, ...options.config });
   const supervisor = new Supervisor({
     registry: serviceRegistrySchema.parse(registry), config, logDir, logger: testLogger('supervisor'),
@@ -33,7 +37,7 @@ export async function startTestSupervisor(registry: Record<string, unknown>, opt
   const control = await serveControl(supervisor, { port: 0, logger: testLogger('control'), onShutdown: () => void supervisor.stopAll() });
   writeRunFile(runFile, { pid: process.pid, port: control.port, token: control.token, startedAt: new Date().toISOString(), logDir });
   return {
-    supervisor, runFile, logDir, stateDir,
+    supervisor, runFile, logDir, stateDir, seal,
     async stop() {
       await supervisor.stopAll();
       await control.close();

@@ -177,3 +177,30 @@ describe('strategy parameters', () => {
     expect(() => strategyParams({ stoploss: 1 })).toThrow(/stoploss/);
   });
 });
+
+describe('decide: implausible inputs', () => {
+  it('a scan with BTCUSDT at 1.00 does not close an open SHORT at that price: held, with the reason', () => {
+    const open = entered();
+    const forged = decide(open.state, scan(sec(2), 1.0, 0, 2), safety(), P);
+    expect(forged.orders).toEqual([]);
+    expect(forged.state.position).not.toBeNull();
+    expect(forged.state.capital).toBe(open.state.capital);
+    expect(forged.blocked.join()).toMatch(/BTCUSDT at 1 is 100\.0 % from its last accepted price 100000 \(limit 20\.0 %\): held/);
+    // The next real scan trades on as before: the reference is still the last real price.
+    const next = decide(forged.state, scan(sec(3), 100_050, 0, 3), safety(), P);
+    expect(next.blocked).toEqual([]);
+    expect(next.state.refPrices.BTCUSDT).toBe(100_050);
+  });
+
+  it('a real move beyond the limit is followed once priceConfirmScans scans in a row agree', () => {
+    let s = entered().state;
+    const reasons: string[][] = [];
+    for (let i = 0; i < 3; i++) {
+      const d = decide(s, scan(sec(2 + i), 130_000 + i * 10, 0, 2 + i), safety(), P);
+      reasons.push(d.orders.map((o) => o.reason));
+      s = d.state;
+    }
+    expect(reasons).toEqual([[], [], ['stop_loss']]); // held twice, then the stop-loss at the new level
+    expect(s.refPrices.BTCUSDT).toBe(130_020);
+  });
+});

@@ -45,6 +45,30 @@ function priceOf(scan: Pick<ScanRecord, 'assets' | 'asset_prices'>, symbol: stri
   return i < 0 ? undefined : scan.asset_prices[i];
 }
 
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+
+/**
+ * `price` of `symbol` as this scan gives it, or undefined when it is held: further than
+ * `maxPriceMovePct` from the last accepted price, and not yet confirmed by `priceConfirmScans`
+ * scans in a row within that limit of each other. The state carries the reference and the run.
+ */
+function checkPrice(s: StrategyState, symbol: string, price: number | undefined, p: StrategyParams): { state: StrategyState; price: number | undefined; held?: string } {
+  if (price === undefined) return { state: s, price };
+  const ref = s.refPrices[symbol];
+  const accept = (): { state: StrategyState; price: number } => ({
+    state: { ...s, refPrices: { ...s.refPrices, [symbol]: price }, priceJump: s.priceJump?.symbol === symbol ? null : s.priceJump },
+    price,
+  });
+  if (ref === undefined || Math.abs(price / ref - 1) <= p.maxPriceMovePct) return accept();
+  const run = s.priceJump?.symbol === symbol && Math.abs(price / s.priceJump.price - 1) <= p.maxPriceMovePct ? s.priceJump.count + 1 : 1;
+  if (run >= p.priceConfirmScans) return accept();
+  return {
+    state: { ...s, priceJump: { symbol, price, count: run } },
+    price: undefined,
+    held: `${symbol} at ${price} is ${pct(Math.abs(price / ref - 1))} from its last accepted price ${ref} (limit ${pct(p.maxPriceMovePct)}): held, no fill, until ${p.priceConfirmScans} scans in a row agree (${run} so far)`,
+  };
+}
+
 /** Which exit, if any, the open position takes at `price` and time `tsNs`. Stop-loss is checked first. */
 function exitReason(state: StrategyState, price: number, tsNs: number, p: StrategyParams): OrderReason | undefined {
   const pos = state.position;
@@ -67,10 +91,18 @@ export function decide(state: StrategyState, scan: ScanRecord, inputs: DecisionI
     return { orders: [], state, velDiv: vd, blocked: [], skipped: scan.timestamp_ns === state.lastScanTsNs ? 'duplicate' : 'older' };
   }
   const ts = scan.timestamp_ns;
-  // Exits and marks price the position's own symbol (it may predate a change of `symbol`).
-  const price = priceOf(scan, p.symbol);
-  const markPrice = state.position ? priceOf(scan, state.position.symbol) : price;
   let s: StrategyState = { ...state, lastScanTsNs: ts, lastScanNumber: scan.scan_number };
+  // Prices too far from the last accepted ones are held (undefined below): no fill at them.
+  const held: string[] = [];
+  const plausible = (symbol: string): number | undefined => {
+    const r = checkPrice(s, symbol, priceOf(scan, symbol), p);
+    s = r.state;
+    if (r.held) held.push(r.held);
+    return r.price;
+  };
+  // Exits and marks price the position's own symbol (it may predate a change of `symbol`).
+  const price = plausible(p.symbol);
+  const markPrice = state.position ? (state.position.symbol === p.symbol ? price : plausible(state.position.symbol)) : price;
 
   // A new UTC day resets the day's counters and lifts the drawdown lock.
   const day = utcDay(ts);
@@ -107,14 +139,16 @@ export function decide(state: StrategyState, scan: ScanRecord, inputs: DecisionI
 
   const posture: Posture = inputs.safety?.posture ?? s.posture;
   s = { ...s, posture };
-  const blocked: string[] = [];
+  const blocked: string[] = [...held];
   if (vd <= p.velDivThreshold) {
     const safetyAgeMs = inputs.safety ? ts / 1e6 - Date.parse(inputs.safety.ts) : Number.POSITIVE_INFINITY;
+    // A posture newer than the scan is fresh (a catch-up decides old scans with today's posture);
+    // one dated beyond the clock never reaches here: the trader refuses it on arrival.
     const fresh = inputs.safety !== undefined && safetyAgeMs <= p.maxSafetyAgeMs;
     const multiplier = p.postureMultipliers[posture];
     if (orders.length > 0) blocked.push('a position was closed on this scan');
     else if (s.position) blocked.push('a position is already open');
-    if (price === undefined) blocked.push(`${p.symbol} is not in the scan`);
+    if (price === undefined && held.length === 0) blocked.push(`${p.symbol} is not in the scan`);
     if (!inputs.safety) blocked.push('no safety posture received yet');
     else if (!fresh) blocked.push(`safety posture is stale (${Math.round(safetyAgeMs / 1000)} s old)`);
     // The posture and size scale speak only when the safety they come from is fresh.

@@ -40,6 +40,13 @@ export const strategyParamsSchema = z.strictObject({
   cooldownAfterStopMs: z.number().int().min(0).default(10 * 60_000),
   /** Safety older than this (by scan time) counts as missing: no new entries. */
   maxSafetyAgeMs: z.number().int().positive().default(120_000),
+  /**
+   * A price this far (fraction) from the last accepted price of its symbol is held, not traded on,
+   * until `priceConfirmScans` scans in a row agree with the new level: one bad print (or a forged
+   * scan) never fills, a real move is followed a few scans late. 0.2: a 20 % move in one scan.
+   */
+  maxPriceMovePct: z.number().gt(0).default(0.2),
+  priceConfirmScans: z.number().int().min(1).default(3),
 });
 export type StrategyParams = z.infer<typeof strategyParamsSchema>;
 

@@ -32,6 +32,10 @@ export interface StrategyState {
   lastScanNumber: number;
   /** The posture last decided under. */
   posture: Posture;
+  /** The last accepted price of each symbol traded or held (the reference for implausible moves). */
+  refPrices: Record<string, number>;
+  /** A price far from the reference, seen `count` scans in a row (within the limit of each other). */
+  priceJump: { symbol: string; price: number; count: number } | null;
 }
 
 export function initialState(params: StrategyParams): StrategyState {
@@ -48,6 +52,8 @@ export function initialState(params: StrategyParams): StrategyState {
     lastScanTsNs: 0,
     lastScanNumber: 0,
     posture: 'APEX',
+    refPrices: {},
+    priceJump: null,
   };
 }
 

@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { makeError, type DolphinError } from '@dolphin/core';
 import type { DecisionInputs, Order, StrategyState } from '@dolphin/strategy';
+import { TraderErrors } from './errors.ts';
 
 /** The safety posture a decision saw (what decide() reads of it). */
 export type SafetyInput = NonNullable<DecisionInputs['safety']>;
@@ -28,6 +30,19 @@ export interface FillRow {
   capital_after: number;
 }
 
+/** Scans that could not be decided: between two decided scans, numbers that were never found. */
+export interface GapRow {
+  id: number;
+  after_scan_number: number;
+  after_ts_ns: number;
+  before_scan_number: number;
+  before_ts_ns: number;
+  /** How many scan numbers are missing. */
+  missing: number;
+  reason: string;
+  recorded_at: string;
+}
+
 export interface DayTotals {
   realized: number;
   fees: number;
@@ -50,6 +65,8 @@ export class Ledger {
   private readonly readState: StatementSync;
   private readonly dayTotals: StatementSync;
   private readonly insertInput: StatementSync;
+  private readonly insertGap: StatementSync;
+  private readonly counts: StatementSync;
   readonly file: string;
 
   constructor(file: string) {
@@ -91,12 +108,37 @@ export class Ledger {
         from_scan_ts_ns real primary key,
         safety text not null
       );
+      -- Scans that could not be decided (not in the scan folder, its quarantine or the history):
+      -- recorded with the reason, so a gap is never silent.
+      create table if not exists gaps (
+        id integer primary key autoincrement,
+        after_scan_number integer not null,
+        after_ts_ns real not null,
+        before_scan_number integer not null,
+        before_ts_ns real not null,
+        missing integer not null,
+        reason text not null,
+        recorded_at text not null
+      );
+      -- One row, rewritten to learn whether the ledger can be written again after a failure.
+      create table if not exists probe (id integer primary key check (id = 1), at text not null);
     `);
+    // Added after the first schema: how many scans this ledger has decided.
+    const cols = this.db.prepare('select name from pragma_table_info(\'trader_state\')').all() as Array<{ name: string }>;
+    if (!cols.some((c) => c.name === 'scans_decided')) this.db.exec('alter table trader_state add column scans_decided integer not null default 0');
     this.saveState = this.db.prepare(`
-      insert into trader_state (id, last_scan_ts_ns, last_scan_number, algo_version, state, updated_at)
-      values (1, ?, ?, ?, ?, ?)
+      insert into trader_state (id, last_scan_ts_ns, last_scan_number, algo_version, state, updated_at, scans_decided)
+      values (1, ?, ?, ?, ?, ?, 1)
       on conflict (id) do update set last_scan_ts_ns = excluded.last_scan_ts_ns, last_scan_number = excluded.last_scan_number,
-        algo_version = excluded.algo_version, state = excluded.state, updated_at = excluded.updated_at`);
+        algo_version = excluded.algo_version, state = excluded.state, updated_at = excluded.updated_at,
+        scans_decided = trader_state.scans_decided + 1`);
+    this.insertGap = this.db.prepare(`
+      insert into gaps (after_scan_number, after_ts_ns, before_scan_number, before_ts_ns, missing, reason, recorded_at)
+      values (?, ?, ?, ?, ?, ?, ?)`);
+    this.counts = this.db.prepare(`
+      select (select coalesce(max(scans_decided), 0) from trader_state) as decided,
+             (select coalesce(sum(missing), 0) from gaps) as missed,
+             (select max(recorded_at) from gaps) as last_gap_at`);
     this.insertFill = this.db.prepare(`
       insert into fills (scan_ts_ns, scan_number, day, symbol, side, reason, quantity, price, notional, fee, realized, capital_after)
       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -116,20 +158,58 @@ export class Ledger {
 
   /**
    * Commits one scan's outcome: the new state and its fills, all or nothing; with `safety` when
-   * the posture it was decided with differs from the last one recorded.
+   * the posture it was decided with differs from the last one recorded, and `gap` when scans
+   * before it could not be found.
    */
-  commit(state: StrategyState, orders: readonly Order[], algoVersion: string, updatedAt: string, safety?: SafetyInput): void {
-    this.db.exec('begin immediate');
-    try {
+  commit(state: StrategyState, orders: readonly Order[], algoVersion: string, updatedAt: string, safety?: SafetyInput, gap?: Omit<GapRow, 'id'>): void {
+    this.transaction(() => {
+      if (gap) this.insertGap.run(gap.after_scan_number, gap.after_ts_ns, gap.before_scan_number, gap.before_ts_ns, gap.missing, gap.reason, gap.recorded_at);
       if (safety) this.insertInput.run(state.lastScanTsNs, JSON.stringify({ posture: safety.posture, size_scale: safety.size_scale, ts: safety.ts }));
       for (const o of orders) {
         this.insertFill.run(o.tsNs, o.scanNumber, state.day, o.symbol, o.side, o.reason, o.quantity, o.price, o.notional, o.fee, o.realized, state.capital);
       }
       this.saveState.run(state.lastScanTsNs, state.lastScanNumber, algoVersion, JSON.stringify(state), updatedAt);
-      this.db.exec('commit');
+    });
+  }
+
+  /** A small write, to learn whether the ledger can be written again (throws like commit). */
+  probe(): void {
+    this.transaction(() => {
+      this.db.prepare('insert or replace into probe (id, at) values (1, ?)').run(new Date().toISOString());
+    });
+  }
+
+  gaps(): GapRow[] {
+    return this.db.prepare('select * from gaps order by id').all() as unknown as GapRow[];
+  }
+
+  /** Scans decided by this ledger, scans recorded as missed, and when the last gap was recorded. */
+  tally(): { decided: number; missed: number; lastGapAt: string | undefined } {
+    const r = this.counts.get() as { decided: number; missed: number; last_gap_at: string | null };
+    return { decided: r.decided, missed: r.missed, lastGapAt: r.last_gap_at ?? undefined };
+  }
+
+  /**
+   * All or nothing. A failed write is said plainly (disk full, read-only, I/O) as a retryable
+   * DolphinError naming the file; SQLite may already have rolled the transaction back itself
+   * (it does on a full disk), so a rollback is only asked for while one is open.
+   */
+  private transaction(work: () => void): void {
+    try {
+      this.db.exec('begin immediate');
+      try {
+        work();
+        this.db.exec('commit');
+      } catch (err) {
+        if (this.db.isTransaction) {
+          try {
+            this.db.exec('rollback');
+          } catch { /* the original error is what matters */ }
+        }
+        throw err;
+      }
     } catch (err) {
-      this.db.exec('rollback');
-      throw err;
+      throw ledgerError(err, this.file);
     }
   }
 
@@ -168,4 +248,23 @@ export class Ledger {
   close(): void {
     if (this.db.isOpen) this.db.close();
   }
+}
+
+// SQLite's primary result codes (the low byte of an extended code).
+const SQLITE_READONLY = 8;
+const SQLITE_IOERR = 10;
+const SQLITE_FULL = 13;
+const SQLITE_CANTOPEN = 14;
+
+/** A write that failed for want of disk, permission or I/O, as a catalogue error; anything else as it is. */
+export function ledgerError(err: unknown, file: string): unknown {
+  const code = (err as { errcode?: unknown }).errcode;
+  if (typeof code !== 'number') return err;
+  const primary = code & 0xff;
+  const said = (err as Error).message;
+  let e: DolphinError | undefined;
+  if (primary === SQLITE_FULL) e = makeError(TraderErrors.DOLPHIN_TRADER_LEDGER_FULL, `ledger ${file}: disk full (ENOSPC): no scan can be decided until space is freed (SQLite: ${said})`, { cause: err });
+  else if (primary === SQLITE_READONLY) e = makeError(TraderErrors.DOLPHIN_TRADER_LEDGER_READONLY, `ledger ${file}: read-only: no scan can be decided until it is writable (SQLite: ${said})`, { cause: err });
+  else if (primary === SQLITE_IOERR || primary === SQLITE_CANTOPEN) e = makeError(TraderErrors.DOLPHIN_TRADER_LEDGER_IO, `ledger ${file}: I/O error: no scan can be decided until it clears (SQLite: ${said})`, { cause: err });
+  return e ?? err;
 }

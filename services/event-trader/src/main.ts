@@ -1,8 +1,9 @@
 import path from 'node:path';
-import { CoreErrors, dailyPnlSchema, formatIssues, Keys, makeError, MapNames, traderStateSchema } from '@dolphin/core';
-import { openMap } from '@dolphin/hz';
+import { CoreErrors, dailyPnlSchema, featureScanSchema, formatIssues, Keys, makeError, MapNames, RingbufferNames, sealPlace, traderStateSchema } from '@dolphin/core';
+import { openMap, openText, sealingOf } from '@dolphin/hz';
 import { runService } from '@dolphin/service-kit';
 import { strategyParamsSchema } from '@dolphin/strategy';
+import { GapFiller } from './gap-filler.ts';
 import { attachTraderListeners } from './listeners.ts';
 import { Ledger } from './ledger.ts';
 import { createTraderMetrics } from './metrics.ts';
@@ -11,24 +12,37 @@ import { EventTrader } from './trader.ts';
 await runService({
   name: 'event-trader',
   async start(ctx) {
-    const parsed = strategyParamsSchema.safeParse(ctx.config.trader.strategy);
+    const { config } = ctx;
+    const parsed = strategyParamsSchema.safeParse(config.trader.strategy);
     if (!parsed.success) {
       throw makeError(CoreErrors.DOLPHIN_CONFIG_INVALID, `invalid configuration:\n  - ${formatIssues(parsed.error.issues).map((l) => `trader.strategy.${l}`).join('\n  - ')}`);
     }
     const params = parsed.data;
-    const ledger = new Ledger(path.join(ctx.config.stateDir, 'event-trader.db'));
+    const ledger = new Ledger(path.join(config.stateDir, 'event-trader.db'));
     ctx.register('ledger', () => ledger.close());
     const stateMap = await openMap(ctx.hz, MapNames.STATE_BLUE, traderStateSchema);
     const pnlMap = await openMap(ctx.hz, MapNames.PNL_BLUE, dailyPnlSchema);
+    // History entries carry the bridge's seal for latest_eigen_scan (the same text it put there).
+    const sealing = sealingOf(ctx.hz);
+    const historyPlace = sealPlace(MapNames.FEATURES, Keys.LATEST_EIGEN_SCAN);
+    const gaps = new GapFiller({
+      scanDir: config.scans.dir,
+      quarantineDir: config.bridge.quarantineDir ?? path.join(config.scans.dir, '_quarantine'),
+      history: () => ctx.hz.client.getRingbuffer<string>(RingbufferNames.SCAN_HISTORY),
+      openHistory: (text) => featureScanSchema.parse(JSON.parse(openText(sealing, historyPlace, text))),
+      maxScanBytes: config.bridge.maxScanBytes,
+      logger: ctx.logger,
+    });
     const trader = new EventTrader({
-      params, ledger, logger: ctx.logger, metrics: createTraderMetrics(ctx.metrics),
+      params, ledger, logger: ctx.logger, metrics: createTraderMetrics(ctx.metrics), gaps,
+      maxClockSkewMs: config.security.maxClockSkewMs,
       writeState: (v) => stateMap.set(Keys.STATE_LATEST, v),
       writePnl: (day, v) => pnlMap.set(day, v),
     });
-    ctx.register('decisions', () => trader.idle());
+    ctx.register('decisions', () => trader.close());
     // Carried across a dev-mode restart: decisions have their inputs before the listeners' first read.
     ctx.registerState('input-caches', { capture: () => trader.inputCaches, restore: (v) => trader.restoreInputCaches(v) });
-    const listeners = await attachTraderListeners(ctx.hz, trader, ctx.logger);
+    const listeners = await attachTraderListeners(ctx.hz, trader);
     ctx.register('listeners', () => listeners.close());
   },
 });

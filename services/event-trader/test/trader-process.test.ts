@@ -6,7 +6,7 @@ import { featureScanSchema, isoMicros, Keys, MapNames, safetySchema, traderState
 import { connect, freePort, openMap, REPO_ROOT, startMember } from '@dolphin/hz';
 import { encodeScans, scanFilePath, ScanGenerator, writeScanFile } from '@dolphin/scanfile';
 import { HistoryAppender, HISTORY_RINGBUFFER, ScanBridge } from '@dolphin/scan-bridge';
-import { hazelcastSettings, spawnCollecting, testLogger, waitFor, type SpawnedProcess } from '@dolphin/test-support';
+import { hazelcastSettings, spawnCollecting, testLogger, testSeal, waitFor, type SpawnedProcess } from '@dolphin/test-support';
 import { Ledger } from '../src/index.ts';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -41,14 +41,17 @@ async function run(killAfter?: number): Promise<RunResult> {
   const logger = testLogger('trader-process');
   const member = await startMember({ port, clusterName, heapMb: 256, logger });
   cleanups.push(() => member.stop(10_000));
-  const conn = await connect({ settings: hazelcastSettings(clusterName, [member.address]), logger, firstConnectTimeoutMs: 30_000 });
-  cleanups.push(() => conn.shutdown());
   const root = mkdtempSync(path.join(os.tmpdir(), 'dolphin-trader-kill-'));
+  // The trader refuses what Dolphin did not seal: the test's bridge and safety writes are sealed with its key.
+  const { keyFile, seal } = testSeal(root);
+  const conn = await connect({ settings: hazelcastSettings(clusterName, [member.address]), logger, firstConnectTimeoutMs: 30_000, seal });
+  cleanups.push(() => conn.shutdown());
   const scanDir = path.join(root, 'scans');
   const features = await openMap(conn, MapNames.FEATURES, featureScanSchema);
   const history = new HistoryAppender(await conn.client.getRingbuffer<string>(HISTORY_RINGBUFFER), logger, 64, 1);
   const bridge = new ScanBridge({
     scanDir, stateDir: path.join(root, 'bridge'), quarantineDir: path.join(root, 'q'), settleMs: 2_000, catchUpMax: 1_000, source: 'test', logger,
+    seal: (t) => features.sealEncoded(Keys.LATEST_EIGEN_SCAN, t),
     publish: (t) => features.setEncoded(Keys.LATEST_EIGEN_SCAN, t), appendHistory: (t) => history.append(t), flushHistory: () => history.flush(),
   });
   await bridge.start();
@@ -60,6 +63,7 @@ async function run(killAfter?: number): Promise<RunResult> {
     const p = spawnCollecting(process.execPath, [path.join(REPO_ROOT, 'services/event-trader/src/main.ts')], {
       PATH: process.env.PATH, HZ_MEMBERS: member.address, HZ_CLUSTER_NAME: clusterName,
       DOLPHIN_CONFIG_DIR: path.join(root, 'config'), DOLPHIN_STATE_DIR: stateDir, DOLPHIN__trader__strategy: JSON.stringify(STRATEGY),
+      DOLPHIN__security__keyFile: keyFile, DOLPHIN__scans__dir: scanDir,
     }, { ipc: true });
     cleanups.push(() => p.cleanup());
     return p;
@@ -86,8 +90,8 @@ async function run(killAfter?: number): Promise<RunResult> {
   }
   await waitFor(async () => (await decidedUpTo()) === rows.at(-1)!.scan_number, 'the last scan decided', 30_000);
   if (killAfter !== undefined) {
-    // The restarted trader found what it missed in the scan history.
-    const caughtUp = trader.logs.find((l) => l.msg === 'deciding scans published while the trader was down');
+    // The restarted trader found what it missed (in the scan files and the history) and decided it in order.
+    const caughtUp = trader.logs.find((l) => typeof l.msg === 'string' && l.msg.includes('missed while the trader was down'));
     expect(caughtUp?.scans).toBeGreaterThanOrEqual(5);
   }
   process.kill(trader.child.pid as number, 'SIGTERM');

@@ -47,7 +47,7 @@ describe('event trader across a member restart', () => {
       writeState: (v) => stateMap.set(Keys.STATE_LATEST, v), writePnl: (d, v) => pnlMap.set(d, v),
       onDecision: (_d, scan) => decided.push(scan.scan_number),
     });
-    const listeners = await attachTraderListeners(conn, trader, logger);
+    const listeners = await attachTraderListeners(conn, trader);
     cleanups.push(() => listeners.close());
     await (await openMap(conn, MapNames.SAFETY, safetySchema)).set(Keys.SAFETY_LATEST, { posture: 'APEX', size_scale: 1, reasons: [], ts: isoMicros() });
     await waitFor(() => trader.safetyInput?.posture === 'APEX', 'the safety cache');

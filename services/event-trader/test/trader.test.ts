@@ -48,7 +48,7 @@ async function rig() {
     writeState: (v) => stateMap.set(Keys.STATE_LATEST, v), writePnl: (d, v) => pnlMap.set(d, v),
     onDecision: () => { decided++; },
   });
-  const listeners = await attachTraderListeners(conn, trader, testLogger('event-trader'));
+  const listeners = await attachTraderListeners(conn, trader);
   cleanups.push(() => listeners.close());
   const safetyMap = await openMap(conn, MapNames.SAFETY, safetySchema);
   const gen = new ScanGenerator({ seed: 5 });

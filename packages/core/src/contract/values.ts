@@ -76,6 +76,12 @@ export const traderStateSchema = z.compile(z.looseObject({
   last_scan_number: z.number().int().nonnegative(),
   algo_version: z.string().min(1),
   updated_at: isoTimestamp,
+  /** Scans this trader's ledger has decided, and scans it could not (found nowhere; each gap is in the ledger with its reason). */
+  scans_decided: z.number().int().nonnegative().optional(),
+  scans_missed: z.number().int().nonnegative().optional(),
+  last_gap_at: isoTimestamp.optional(),
+  /** Present while the ledger cannot be written: nothing is decided until it can (then every scan since is). */
+  halted: z.looseObject({ code: z.string().min(1), reason: z.string().min(1), since: isoTimestamp }).optional(),
 }));
 export type TraderState = z.infer<typeof traderStateSchema>;
 
