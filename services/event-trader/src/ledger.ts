@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statfsSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { makeError, type DolphinError } from '@dolphin/core';
 import type { DecisionInputs, Order, StrategyState } from '@dolphin/strategy';
@@ -50,6 +51,108 @@ export interface DayTotals {
   trades: number;
 }
 
+/** The ledger's tables (created when missing). */
+const SCHEMA = `
+  pragma journal_mode = wal;
+  pragma synchronous = normal;
+  pragma foreign_keys = on;
+  create table if not exists trader_state (
+    id integer primary key check (id = 1),
+    last_scan_ts_ns real not null, -- epoch ns as the float64 the scan carries (int64 would not read back as a number)
+    last_scan_number integer not null,
+    algo_version text not null,
+    state text not null,
+    updated_at text not null
+  );
+  create table if not exists fills (
+    id integer primary key autoincrement,
+    scan_ts_ns real not null,
+    scan_number integer not null,
+    day text not null,
+    symbol text not null,
+    side text not null check (side in ('SELL', 'BUY')),
+    reason text not null,
+    quantity real not null,
+    price real not null,
+    notional real not null,
+    fee real not null,
+    realized real not null,
+    capital_after real not null,
+    unique (scan_ts_ns, side)
+  );
+  create index if not exists fills_day on fills (day);
+  -- The inputs decisions saw, one row each time they changed: a backtest replays the same
+  -- scans with the same inputs and so makes the same decisions.
+  create table if not exists inputs (
+    from_scan_ts_ns real primary key,
+    safety text not null
+  );
+  -- Scans that could not be decided (not in the scan folder, its quarantine or the history):
+  -- recorded with the reason, so a gap is never silent.
+  create table if not exists gaps (
+    id integer primary key autoincrement,
+    after_scan_number integer not null,
+    after_ts_ns real not null,
+    before_scan_number integer not null,
+    before_ts_ns real not null,
+    missing integer not null,
+    reason text not null,
+    recorded_at text not null
+  );
+  -- One row, rewritten to learn whether the ledger can be written again after a failure.
+  create table if not exists probe (id integer primary key check (id = 1), at text not null);
+`;
+
+interface Reads {
+  readState: StatementSync;
+  dayTotals: StatementSync;
+  counts: StatementSync;
+}
+
+interface Writes {
+  saveState: StatementSync;
+  insertFill: StatementSync;
+  insertInput: StatementSync;
+  insertGap: StatementSync;
+  probe: StatementSync;
+}
+
+function prepareReads(db: DatabaseSync): Reads {
+  // A ledger from before the gaps were recorded (opened read-only, so not migrated) has none.
+  const hasGaps = db.prepare("select 1 from sqlite_master where type = 'table' and name = 'gaps'").get() !== undefined;
+  const hasCount = (db.prepare("select name from pragma_table_info('trader_state')").all() as Array<{ name: string }>).some((c) => c.name === 'scans_decided');
+  return {
+    readState: db.prepare('select state from trader_state where id = 1'),
+    dayTotals: db.prepare(`
+      select coalesce(sum(realized), 0) as realized, coalesce(sum(fee), 0) as fees,
+             coalesce(sum(case when side = 'BUY' then 1 else 0 end), 0) as trades
+      from fills where day = ?`),
+    counts: db.prepare(`
+      select ${hasCount ? '(select coalesce(max(scans_decided), 0) from trader_state)' : '0'} as decided,
+             ${hasGaps ? '(select coalesce(sum(missing), 0) from gaps)' : '0'} as missed,
+             ${hasGaps ? '(select max(recorded_at) from gaps)' : 'null'} as last_gap_at`),
+  };
+}
+
+function prepareWrites(db: DatabaseSync): Writes {
+  return {
+    saveState: db.prepare(`
+      insert into trader_state (id, last_scan_ts_ns, last_scan_number, algo_version, state, updated_at, scans_decided)
+      values (1, ?, ?, ?, ?, ?, 1)
+      on conflict (id) do update set last_scan_ts_ns = excluded.last_scan_ts_ns, last_scan_number = excluded.last_scan_number,
+        algo_version = excluded.algo_version, state = excluded.state, updated_at = excluded.updated_at,
+        scans_decided = trader_state.scans_decided + 1`),
+    insertFill: db.prepare(`
+      insert into fills (scan_ts_ns, scan_number, day, symbol, side, reason, quantity, price, notional, fee, realized, capital_after)
+      values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertInput: db.prepare('insert or replace into inputs (from_scan_ts_ns, safety) values (?, ?)'),
+    insertGap: db.prepare(`
+      insert into gaps (after_scan_number, after_ts_ns, before_scan_number, before_ts_ns, missing, reason, recorded_at)
+      values (?, ?, ?, ?, ?, ?, ?)`),
+    probe: db.prepare('insert or replace into probe (id, at) values (1, ?)'),
+  };
+}
+
 /**
  * The trader's ledger in SQLite (WAL): the source of truth. Each scan's outcome — the strategy
  * state after it and any fills — is committed in one transaction before any map is written, so
@@ -59,100 +162,69 @@ export interface DayTotals {
  * do); only a power loss can drop the last commits. Node's built-in SQLite: no native build.
  */
 export class Ledger {
-  private readonly db: DatabaseSync;
-  private readonly saveState: StatementSync;
-  private readonly insertFill: StatementSync;
-  private readonly readState: StatementSync;
-  private readonly dayTotals: StatementSync;
-  private readonly insertInput: StatementSync;
-  private readonly insertGap: StatementSync;
-  private readonly counts: StatementSync;
+  private db!: DatabaseSync;
+  private reads!: Reads;
+  /** Undefined while the ledger can only be read (see `unwritable`). */
+  private writes: Writes | undefined;
+  /** Why the ledger is open read-only: it could not be opened for writing (disk full, read-only). */
+  private unwritableError: DolphinError | undefined;
   readonly file: string;
 
+  /**
+   * Opens (and creates) the ledger for writing. When the disk will not let it (full, read-only),
+   * an existing ledger is opened read-only instead — its state can be read, nothing written —
+   * and `unwritable` says why; `probe()` opens it for writing again once it can.
+   */
   constructor(file: string) {
     this.file = file;
-    mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new DatabaseSync(file);
-    this.db.exec(`
-      pragma journal_mode = wal;
-      pragma synchronous = normal;
-      pragma foreign_keys = on;
-      create table if not exists trader_state (
-        id integer primary key check (id = 1),
-        last_scan_ts_ns real not null, -- epoch ns as the float64 the scan carries (int64 would not read back as a number)
-        last_scan_number integer not null,
-        algo_version text not null,
-        state text not null,
-        updated_at text not null
-      );
-      create table if not exists fills (
-        id integer primary key autoincrement,
-        scan_ts_ns real not null,
-        scan_number integer not null,
-        day text not null,
-        symbol text not null,
-        side text not null check (side in ('SELL', 'BUY')),
-        reason text not null,
-        quantity real not null,
-        price real not null,
-        notional real not null,
-        fee real not null,
-        realized real not null,
-        capital_after real not null,
-        unique (scan_ts_ns, side)
-      );
-      create index if not exists fills_day on fills (day);
-      -- The inputs decisions saw, one row each time they changed: a backtest replays the same
-      -- scans with the same inputs and so makes the same decisions.
-      create table if not exists inputs (
-        from_scan_ts_ns real primary key,
-        safety text not null
-      );
-      -- Scans that could not be decided (not in the scan folder, its quarantine or the history):
-      -- recorded with the reason, so a gap is never silent.
-      create table if not exists gaps (
-        id integer primary key autoincrement,
-        after_scan_number integer not null,
-        after_ts_ns real not null,
-        before_scan_number integer not null,
-        before_ts_ns real not null,
-        missing integer not null,
-        reason text not null,
-        recorded_at text not null
-      );
-      -- One row, rewritten to learn whether the ledger can be written again after a failure.
-      create table if not exists probe (id integer primary key check (id = 1), at text not null);
-    `);
+    try {
+      this.openWritable();
+    } catch (err) {
+      const e = ledgerError(err, file);
+      if (e === err || !existsSync(file)) throw e; // not the disk, or nothing to read
+      this.db?.close();
+      this.openReadOnly(e as DolphinError);
+    }
+  }
+
+  /** Why nothing can be written, when the ledger is open read-only. */
+  get unwritable(): DolphinError | undefined {
+    return this.unwritableError;
+  }
+
+  private openWritable(): void {
+    mkdirSync(path.dirname(this.file), { recursive: true });
+    this.db = new DatabaseSync(this.file);
+    this.db.exec(SCHEMA);
     // Added after the first schema: how many scans this ledger has decided.
     const cols = this.db.prepare('select name from pragma_table_info(\'trader_state\')').all() as Array<{ name: string }>;
     if (!cols.some((c) => c.name === 'scans_decided')) this.db.exec('alter table trader_state add column scans_decided integer not null default 0');
-    this.saveState = this.db.prepare(`
-      insert into trader_state (id, last_scan_ts_ns, last_scan_number, algo_version, state, updated_at, scans_decided)
-      values (1, ?, ?, ?, ?, ?, 1)
-      on conflict (id) do update set last_scan_ts_ns = excluded.last_scan_ts_ns, last_scan_number = excluded.last_scan_number,
-        algo_version = excluded.algo_version, state = excluded.state, updated_at = excluded.updated_at,
-        scans_decided = trader_state.scans_decided + 1`);
-    this.insertGap = this.db.prepare(`
-      insert into gaps (after_scan_number, after_ts_ns, before_scan_number, before_ts_ns, missing, reason, recorded_at)
-      values (?, ?, ?, ?, ?, ?, ?)`);
-    this.counts = this.db.prepare(`
-      select (select coalesce(max(scans_decided), 0) from trader_state) as decided,
-             (select coalesce(sum(missing), 0) from gaps) as missed,
-             (select max(recorded_at) from gaps) as last_gap_at`);
-    this.insertFill = this.db.prepare(`
-      insert into fills (scan_ts_ns, scan_number, day, symbol, side, reason, quantity, price, notional, fee, realized, capital_after)
-      values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.readState = this.db.prepare('select state from trader_state where id = 1');
-    this.insertInput = this.db.prepare('insert or replace into inputs (from_scan_ts_ns, safety) values (?, ?)');
-    this.dayTotals = this.db.prepare(`
-      select coalesce(sum(realized), 0) as realized, coalesce(sum(fee), 0) as fees,
-             coalesce(sum(case when side = 'BUY' then 1 else 0 end), 0) as trades
-      from fills where day = ?`);
+    this.reads = prepareReads(this.db);
+    this.writes = prepareWrites(this.db);
+    // SQLite opens a file it may not write read-only without a word: find out now, not at the first scan.
+    this.writes.probe.run(new Date().toISOString());
+    this.unwritableError = undefined;
+  }
+
+  private openReadOnly(why: DolphinError): void {
+    // immutable: a WAL ledger on a read-only file system cannot get its shared-memory file, and
+    // nothing writes it while this one cannot.
+    const url = pathToFileURL(this.file);
+    url.search = 'immutable=1';
+    this.db = new DatabaseSync(url, { readOnly: true });
+    this.reads = prepareReads(this.db);
+    this.writes = undefined;
+    this.unwritableError = why;
+  }
+
+  private writable(): Writes {
+    if (this.writes === undefined) throw this.unwritableError ?? new Error(`ledger ${this.file} is not writable`);
+    return this.writes;
   }
 
   /** The state after the last scan decided, or undefined for a new ledger. */
   state(): StrategyState | undefined {
-    const row = this.readState.get() as { state: string } | undefined;
+    const row = this.reads.readState.get() as { state: string } | undefined;
     return row ? (JSON.parse(row.state) as StrategyState) : undefined;
   }
 
@@ -163,19 +235,35 @@ export class Ledger {
    */
   commit(state: StrategyState, orders: readonly Order[], algoVersion: string, updatedAt: string, safety?: SafetyInput, gap?: Omit<GapRow, 'id'>): void {
     this.transaction(() => {
-      if (gap) this.insertGap.run(gap.after_scan_number, gap.after_ts_ns, gap.before_scan_number, gap.before_ts_ns, gap.missing, gap.reason, gap.recorded_at);
-      if (safety) this.insertInput.run(state.lastScanTsNs, JSON.stringify({ posture: safety.posture, size_scale: safety.size_scale, ts: safety.ts }));
+      const w = this.writable();
+      if (gap) w.insertGap.run(gap.after_scan_number, gap.after_ts_ns, gap.before_scan_number, gap.before_ts_ns, gap.missing, gap.reason, gap.recorded_at);
+      if (safety) w.insertInput.run(state.lastScanTsNs, JSON.stringify({ posture: safety.posture, size_scale: safety.size_scale, ts: safety.ts }));
       for (const o of orders) {
-        this.insertFill.run(o.tsNs, o.scanNumber, state.day, o.symbol, o.side, o.reason, o.quantity, o.price, o.notional, o.fee, o.realized, state.capital);
+        w.insertFill.run(o.tsNs, o.scanNumber, state.day, o.symbol, o.side, o.reason, o.quantity, o.price, o.notional, o.fee, o.realized, state.capital);
       }
-      this.saveState.run(state.lastScanTsNs, state.lastScanNumber, algoVersion, JSON.stringify(state), updatedAt);
+      w.saveState.run(state.lastScanTsNs, state.lastScanNumber, algoVersion, JSON.stringify(state), updatedAt);
     });
   }
 
-  /** A small write, to learn whether the ledger can be written again (throws like commit). */
+  /**
+   * A small write, to learn whether the ledger can be written again (throws like commit). A ledger
+   * open read-only is first opened for writing again.
+   */
   probe(): void {
+    if (this.writes === undefined) {
+      this.db.close();
+      try {
+        this.openWritable();
+        return;
+      } catch (err) {
+        if (this.db.isOpen) this.db.close();
+        const e = ledgerError(err, this.file);
+        this.openReadOnly(e as DolphinError);
+        throw e;
+      }
+    }
     this.transaction(() => {
-      this.db.prepare('insert or replace into probe (id, at) values (1, ?)').run(new Date().toISOString());
+      this.writable().probe.run(new Date().toISOString());
     });
   }
 
@@ -185,7 +273,7 @@ export class Ledger {
 
   /** Scans decided by this ledger, scans recorded as missed, and when the last gap was recorded. */
   tally(): { decided: number; missed: number; lastGapAt: string | undefined } {
-    const r = this.counts.get() as { decided: number; missed: number; last_gap_at: string | null };
+    const r = this.reads.counts.get() as { decided: number; missed: number; last_gap_at: string | null };
     return { decided: r.decided, missed: r.missed, lastGapAt: r.last_gap_at ?? undefined };
   }
 
@@ -215,7 +303,7 @@ export class Ledger {
 
   /** Realized PnL (after fees), fees and closed trades of a UTC day, from the fills. */
   totals(day: string): DayTotals {
-    return this.dayTotals.get(day) as unknown as DayTotals;
+    return this.reads.dayTotals.get(day) as unknown as DayTotals;
   }
 
   fills(): FillRow[] {
@@ -256,12 +344,35 @@ const SQLITE_IOERR = 10;
 const SQLITE_FULL = 13;
 const SQLITE_CANTOPEN = 14;
 
-/** A write that failed for want of disk, permission or I/O, as a catalogue error; anything else as it is. */
+/** What the file system under `dir` says: read-only, full, or neither. */
+function diskCondition(dir: string): 'readonly' | 'full' | undefined {
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    const c = (err as NodeJS.ErrnoException).code;
+    if (c === 'EROFS' || c === 'EACCES' || c === 'EPERM') return 'readonly';
+  }
+  try {
+    if (statfsSync(dir).bavail === 0) return 'full';
+  } catch { /* unknown */ }
+  return undefined;
+}
+
+/**
+ * A write (or an open) that failed for want of disk, permission or I/O, as a catalogue error;
+ * anything else as it is. SQLite says "unable to open database file" or "disk I/O error" for
+ * several causes: the file system is asked which one it is.
+ */
 export function ledgerError(err: unknown, file: string): unknown {
   const code = (err as { errcode?: unknown }).errcode;
   if (typeof code !== 'number') return err;
-  const primary = code & 0xff;
+  let primary = code & 0xff;
   const said = (err as Error).message;
+  if (primary === SQLITE_IOERR || primary === SQLITE_CANTOPEN || primary === SQLITE_READONLY) {
+    const disk = diskCondition(path.dirname(file));
+    if (disk === 'full') primary = SQLITE_FULL;
+    else if (disk === 'readonly') primary = SQLITE_READONLY;
+  }
   let e: DolphinError | undefined;
   if (primary === SQLITE_FULL) e = makeError(TraderErrors.DOLPHIN_TRADER_LEDGER_FULL, `ledger ${file}: disk full (ENOSPC): no scan can be decided until space is freed (SQLite: ${said})`, { cause: err });
   else if (primary === SQLITE_READONLY) e = makeError(TraderErrors.DOLPHIN_TRADER_LEDGER_READONLY, `ledger ${file}: read-only: no scan can be decided until it is writable (SQLite: ${said})`, { cause: err });

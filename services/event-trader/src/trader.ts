@@ -77,6 +77,8 @@ export class EventTrader {
     this.state = stored ? { ...initialState(options.params), ...stored } : initialState(options.params);
     this.tally = options.ledger.tally();
     options.logger.info({ capital: this.state.capital, lastScan: this.state.lastScanNumber, open: this.state.position !== null, decided: this.tally.decided, missed: this.tally.missed }, 'trader state from the ledger');
+    // A ledger that can be read but not written: start halted, and catch up once it can be.
+    if (options.ledger.unwritable) this.halt(options.ledger.unwritable, undefined);
   }
 
   get current(): StrategyState {
