@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -6,7 +7,7 @@ import {
   sampleObFeatures, sampleSafety, sampleState, schemaFor, type MapName, type MetaHealth,
 } from '@dolphin/core';
 import { openMap, watchMap, type HzConnection, type Watch } from '@dolphin/hz';
-import { startTestMember, startTestSupervisor, waitFor, type TestMember, type TestSupervisor } from '@dolphin/test-support';
+import { startTestMember, startTestSupervisor, testSeal, waitFor, type TestMember, type TestSupervisor } from '@dolphin/test-support';
 
 // meta-health started, then restarted, against a cluster whose heartbeats and data are fresh.
 // Its Hazelcast client connects in the background, so its first cycles have read nothing: had it
@@ -39,7 +40,9 @@ const sawNothing = (r: MetaHealth) => r.status === 'DEAD' || r.m2_heartbeat === 
 
 beforeAll(async () => {
   member = await startTestMember();
-  conn = await member.client();
+  // What the test writes is sealed with the key the services are given: theirs to believe.
+  const { keyFile, seal } = testSeal(mkdtempSync(path.join(os.tmpdir(), 'dolphin-key-')));
+  conn = await member.client(undefined, { seal });
   const maps = await Promise.all(SOURCES.map((s) => openMap(conn, s.map, schemaFor(s.map, s.key))));
   const beats = await openMap(conn, MapNames.HEARTBEAT, schemaFor(MapNames.HEARTBEAT, 'keeper'));
   // A previous meta-health's last heartbeat, seconds old: what a restarted one finds.
@@ -58,7 +61,7 @@ beforeAll(async () => {
     'meta-health': {},
   }, {
     env: {
-      HZ_MEMBERS: member.members.join(','), HZ_CLUSTER_NAME: member.clusterName,
+      HZ_MEMBERS: member.members.join(','), HZ_CLUSTER_NAME: member.clusterName, DOLPHIN__security__keyFile: keyFile,
       DOLPHIN__metaHealth__cycleMs: '250', DOLPHIN__metaHealth__recoveryVia: '"supervisor"', DOLPHIN__heartbeat__intervalMs: '500',
     },
   });

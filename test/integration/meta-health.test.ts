@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { esofSchema, exfSchema, isoMicros, Keys, MapNames, metaHealthSchema, MetaHealthFiles, obFeaturesSchema, sampleEsof, sampleExf, sampleObFeatures, type MetaHealth } from '@dolphin/core';
 import { openMap, REPO_ROOT, watchMap, type HzConnection, type Watch } from '@dolphin/hz';
-import { startTestMember, startTestSupervisor, waitFor, type TestMember, type TestSupervisor } from '@dolphin/test-support';
+import { startTestMember, startTestSupervisor, testSeal, waitFor, type TestMember, type TestSupervisor } from '@dolphin/test-support';
 
 // Meta-health against real processes under a real supervisor, on a real member: the trading
 // path (safety, bridge, trader, a producer), meta-health itself, and indicator values the test
@@ -26,7 +26,9 @@ const service = (name: string) => sup.supervisor.get(name)!;
 
 beforeAll(async () => {
   member = await startTestMember();
-  conn = await member.client();
+  // What the test writes is sealed with the key the services are given: theirs to believe.
+  const { keyFile, seal } = testSeal(mkdtempSync(path.join(os.tmpdir(), 'dolphin-key-')));
+  conn = await member.client(undefined, { seal });
   // The indicator feeds, fresh every second (exf as old as exfAgeMs says).
   const exf = await openMap(conn, MapNames.FEATURES, exfSchema);
   const ob = await openMap(conn, MapNames.FEATURES, obFeaturesSchema);
@@ -44,7 +46,7 @@ beforeAll(async () => {
 
   const scans = mkdtempSync(path.join(os.tmpdir(), 'dolphin-mh-scans-'));
   const env = {
-    HZ_MEMBERS: member.members.join(','), HZ_CLUSTER_NAME: member.clusterName, DOLPHIN__scans__dir: JSON.stringify(scans),
+    HZ_MEMBERS: member.members.join(','), HZ_CLUSTER_NAME: member.clusterName, DOLPHIN__scans__dir: JSON.stringify(scans), DOLPHIN__security__keyFile: keyFile,
     DOLPHIN__metaHealth__cycleMs: '250', DOLPHIN__metaHealth__frozenAfterMs: String(FROZEN_AFTER_MS), DOLPHIN__metaHealth__recoveryVia: '"supervisor"',
     DOLPHIN__metaHealth__budget__max: '2', DOLPHIN__metaHealth__backoff__initialMs: '500', DOLPHIN__heartbeat__intervalMs: '500',
   };

@@ -188,8 +188,10 @@ export class MetaHealthDaemon {
     const bound = this.o.cfg.probeTimeoutMs * 3;
     try {
       const latest = await withTimeout(this.o.latest(), bound, 'open DOLPHIN_META_HEALTH');
-      await withTimeout(latest.raw.set(Keys.META_HEALTH_LATEST, text), bound, 'publish health');
-      await withTimeout(this.o.history().then((h) => h.add(text)), bound, 'append health history');
+      // Sealed like every value Dolphin writes; the history carries the same text.
+      const sealed = latest.sealEncoded(Keys.META_HEALTH_LATEST, text);
+      await withTimeout(latest.setEncoded(Keys.META_HEALTH_LATEST, sealed), bound, 'publish health');
+      await withTimeout(this.o.history().then((h) => h.add(sealed)), bound, 'append health history');
     } catch (err) {
       this.o.logger.debug({ err }, 'could not publish health to Hazelcast this cycle');
     }

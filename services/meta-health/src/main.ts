@@ -18,6 +18,7 @@ await runService({
     const observer = new Observer({
       view, hz: ctx.hz, probeTimeoutMs: config.metaHealth.probeTimeoutMs,
       memberHealthUrl: `http://127.0.0.1:${config.member.port}/hazelcast/health/ready`,
+      maxClockSkewMs: config.security.maxClockSkewMs,
     });
     let latest: TypedMap<ReturnType<typeof metaHealthSchema.parse>> | undefined;
     const daemon = new MetaHealthDaemon({

@@ -1,6 +1,6 @@
 import type { IMap } from 'hazelcast-client';
-import { formatIssues, Keys, MapNames, schemaFor, type MapName } from '@dolphin/core';
-import { portAnswers, withTimeout, type HzConnection } from '@dolphin/hz';
+import { formatIssues, Keys, MapNames, schemaFor, sealPlace, type MapName, type TraderState } from '@dolphin/core';
+import { openText, portAnswers, sealingOf, withTimeout, type HzConnection, type Sealing } from '@dolphin/hz';
 import type { ProcessInfo, ProcessView } from './process-view.ts';
 import type { Observation, ProcessObservation, SourceObservation } from './sensors.ts';
 
@@ -14,20 +14,57 @@ export const DATA_SOURCES: ReadonlyArray<{ name: string; map: MapName; key: stri
   { name: 'state', map: MapNames.STATE_BLUE, key: Keys.STATE_LATEST, field: 'updated_at', external: false },
 ];
 
-/** A stored value judged against the contract: its age by its timestamp field, and whether it is valid. */
-export function judgeValue(map: MapName, key: string, field: string, text: string | null | undefined, now: number): Pick<SourceObservation, 'ageMs' | 'valid' | 'problem'> {
+/** A recorded gap keeps the state's coherence down (DEGRADED) this long after it was found. */
+export const GAP_WARN_MS = 15 * 60_000;
+
+export interface JudgeOptions {
+  /** Checks the value's seal (without a key, values are taken as they are). */
+  sealing: Sealing;
+  /** A timestamp further ahead of the clock than this is not believed. */
+  maxClockSkewMs: number;
+  now: number;
+}
+
+/**
+ * A stored value judged against the contract: its age by its timestamp field, whether it is
+ * valid (sealed by Dolphin, JSON, not dated in the future, meeting its schema), and what it says
+ * about itself that is worth a warning (the trader halted, or scans it could not decide).
+ */
+export function judgeValue(map: MapName, key: string, field: string, text: string | null | undefined, o: JudgeOptions): Pick<SourceObservation, 'ageMs' | 'valid' | 'problem' | 'warning'> {
   if (text === null || text === undefined) return { ageMs: undefined, valid: undefined };
+  let opened: string;
+  try {
+    opened = openText(o.sealing, sealPlace(map, key), text);
+  } catch (err) {
+    return { ageMs: undefined, valid: false, problem: (err as Error).message };
+  }
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    data = JSON.parse(opened);
   } catch (err) {
     return { ageMs: undefined, valid: false, problem: `not JSON (${(err as Error).message})` };
   }
   const ts = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)[field] : undefined;
   const at = typeof ts === 'string' ? Date.parse(ts) : Number.NaN;
-  const ageMs = Number.isFinite(at) ? Math.max(0, now - at) : undefined;
+  // A value from the future would never go stale: not believed.
+  if (Number.isFinite(at) && at - o.now > o.maxClockSkewMs) {
+    return { ageMs: undefined, valid: false, problem: `${field} is ${Math.round((at - o.now) / 1000)} s ahead of this host's clock (security.maxClockSkewMs ${o.maxClockSkewMs})` };
+  }
+  const ageMs = Number.isFinite(at) ? Math.max(0, o.now - at) : undefined;
   const parsed = schemaFor(map, key).safeParse(data);
-  return parsed.success ? { ageMs, valid: true } : { ageMs, valid: false, problem: formatIssues(parsed.error.issues).join('; ') };
+  if (!parsed.success) return { ageMs, valid: false, problem: formatIssues(parsed.error.issues).join('; ') };
+  const warning = map === MapNames.STATE_BLUE ? traderWarning(parsed.data as TraderState, o.now) : undefined;
+  return warning ? { ageMs, valid: true, warning } : { ageMs, valid: true };
+}
+
+/** The trader says it is halted (its ledger cannot be written), or that scans could not be decided lately. */
+export function traderWarning(state: TraderState, now: number): string | undefined {
+  if (state.halted) return `trader halted since ${state.halted.since}: ${state.halted.reason}`;
+  const gapAt = state.last_gap_at ? Date.parse(state.last_gap_at) : Number.NaN;
+  if (Number.isFinite(gapAt) && now - gapAt < GAP_WARN_MS) {
+    return `${state.scans_missed ?? '?'} scan(s) could not be decided in all (the last gap recorded ${Math.round((now - gapAt) / 60_000)} min ago; the ledger's gaps table says why)`;
+  }
+  return undefined;
 }
 
 export interface ObserverOptions {
@@ -36,6 +73,8 @@ export interface ObserverOptions {
   /** The member's health check, asked when the process manager runs a member (Dolphin owns it). */
   memberHealthUrl: string;
   probeTimeoutMs: number;
+  /** Timestamps further ahead of the clock than this are not believed (security.maxClockSkewMs). */
+  maxClockSkewMs: number;
 }
 
 /**
@@ -47,9 +86,11 @@ export interface ObserverOptions {
 export class Observer {
   private readonly o: ObserverOptions;
   private readonly maps = new Map<string, IMap<string, string>>();
+  private readonly sealing: Sealing;
 
   constructor(options: ObserverOptions) {
     this.o = options;
+    this.sealing = sealingOf(options.hz);
   }
 
   private async map(name: string): Promise<IMap<string, string>> {
@@ -100,16 +141,17 @@ export class Observer {
     const hazelcast = await this.hazelcastAnswers(ownMember);
     const sources: SourceObservation[] = DATA_SOURCES.map((s) => {
       const text = cluster?.values.get(s.map === MapNames.FEATURES ? s.key : `${s.map}/${s.key}`);
-      return { name: s.name, external: s.external, ...judgeValue(s.map, s.key, s.field, text, now) };
+      return { name: s.name, external: s.external, ...judgeValue(s.map, s.key, s.field, text, { sealing: this.sealing, maxClockSkewMs: this.o.maxClockSkewMs, now }) };
     });
     const procs: ProcessObservation[] = (processes ?? []).map((p) => {
       const raw = cluster?.beats.get(p.name);
       let heartbeat: ProcessObservation['heartbeat'];
       if (raw !== undefined) {
         try {
-          const b = JSON.parse(raw) as { ts?: string; pid?: number; state?: string };
+          // A heartbeat not sealed by Dolphin is no heartbeat (refused, and counted).
+          const b = JSON.parse(openText(this.sealing, sealPlace(MapNames.HEARTBEAT, p.name), raw)) as { ts?: string; pid?: number; state?: string };
           const at = Date.parse(b.ts ?? '');
-          if (Number.isFinite(at)) heartbeat = { ageMs: Math.max(0, now - at), pid: b.pid ?? 0, state: b.state ?? '?' };
+          if (Number.isFinite(at) && at - now <= this.o.maxClockSkewMs) heartbeat = { ageMs: Math.max(0, now - at), pid: b.pid ?? 0, state: b.state ?? '?' };
         } catch { /* M5 does not judge heartbeats; an unreadable one counts as absent */ }
       }
       // Without a process manager, a fresh heartbeat saying "running" is the evidence it runs.

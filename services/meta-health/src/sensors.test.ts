@@ -103,3 +103,14 @@ describe('rm_meta from an observation', () => {
     expect(s.status).toBe('CRITICAL');
   });
 });
+
+describe('warnings from valid values', () => {
+  it('a halted trader (its state valid, fresh, saying halted) is DEGRADED, its reason in the state source', () => {
+    const o = healthy();
+    o.sources = o.sources.map((s) => (s.name === 'state' ? { ...s, warning: 'trader halted since …: disk full (ENOSPC)' } : s));
+    const r = score(o);
+    expect(r.status).toBe('DEGRADED');
+    expect(r.m5_coherence).toBeCloseTo((11 / 12 + 0.5) / 2, 3);
+    expect(r.data_sources.state).toMatchObject({ score: 0.5, status: 'degraded', problem: 'trader halted since …: disk full (ENOSPC)' });
+  });
+});

@@ -67,9 +67,11 @@ export interface SourceObservation {
   external: boolean;
   /** Age of its timestamp field; undefined when absent or unreadable. */
   ageMs: number | undefined;
-  /** Parses and passes the contract (ranges, enums); undefined when there is no value. */
+  /** Sealed by Dolphin, parses, not dated in the future, passes the contract; undefined when there is no value. */
   valid: boolean | undefined;
   problem?: string;
+  /** Valid, but saying something is wrong (the trader halted, scans it could not decide): counts half in M5. */
+  warning?: string;
 }
 
 export interface Observation {
@@ -90,7 +92,7 @@ export interface Sensors {
   rm_meta: number;
   status: HealthStatus;
   processes: Record<string, { score: number; status: string; state: string; pid?: number; heartbeat_age_s?: number; restarts: number }>;
-  data_sources: Record<string, { score: number; status: Freshness | 'invalid'; age_s?: number; external: boolean; problem?: string }>;
+  data_sources: Record<string, { score: number; status: Freshness | 'invalid' | 'degraded'; age_s?: number; external: boolean; problem?: string }>;
   ports: Record<string, boolean>;
 }
 
@@ -105,7 +107,7 @@ export function score(o: Observation): Sensors {
   const m3 = blend(fresh.map((x) => x.f.score));
   const ports = Object.values(o.ports);
   const m4 = (o.hazelcast ? 1 : 0) * (ports.length === 0 ? 1 : ports.filter(Boolean).length / ports.length);
-  const m5 = blend(o.sources.filter((s) => s.valid !== undefined).map((s) => (s.valid ? 1 : 0)));
+  const m5 = blend(o.sources.filter((s) => s.valid !== undefined).map((s) => (!s.valid ? 0 : s.warning ? 0.5 : 1)));
   const rm = m1 * m2 * m3 * m4 * m5;
 
   const processes: Sensors['processes'] = {};
@@ -125,10 +127,12 @@ export function score(o: Observation): Sensors {
   }
   const data_sources: Sensors['data_sources'] = {};
   for (const { s, f } of fresh) {
+    const degraded = s.valid === true && s.warning !== undefined;
     data_sources[s.name] = {
-      score: s.valid === false ? 0 : f.score, status: s.valid === false ? 'invalid' : f.status, external: s.external,
+      score: s.valid === false ? 0 : degraded ? Math.min(f.score, 0.5) : f.score,
+      status: s.valid === false ? 'invalid' : degraded ? 'degraded' : f.status, external: s.external,
       ...(s.ageMs !== undefined ? { age_s: Math.round(s.ageMs / 100) / 10 } : {}),
-      ...(s.problem ? { problem: s.problem } : {}),
+      ...(s.problem ? { problem: s.problem } : degraded ? { problem: s.warning } : {}),
     };
   }
   return {

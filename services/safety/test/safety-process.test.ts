@@ -7,7 +7,7 @@ import {
   type FeatureScan, type Posture,
 } from '@dolphin/core';
 import { openMap, REPO_ROOT, watchMap, type HzConnection } from '@dolphin/hz';
-import { spawnCollecting, startTestMember, waitFor } from '@dolphin/test-support';
+import { spawnCollecting, startTestMember, waitFor, testSeal } from '@dolphin/test-support';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -27,12 +27,14 @@ const STRESSED_EXF: Factors = { funding_btc: -0.0003, dvol_btc: 85, fear_greed: 
 async function setup() {
   const member = await startTestMember();
   cleanups.push(() => member.stop());
-  const conn = await member.client();
-  cleanups.push(() => conn.shutdown());
   const root = mkdtempSync(path.join(os.tmpdir(), 'dolphin-safety-'));
+  // The feeds and trader states the test writes are sealed with the services' key: theirs to believe.
+  const { keyFile, seal } = testSeal(root);
+  const conn = await member.client(undefined, { seal });
+  cleanups.push(() => conn.shutdown());
   const env = {
     PATH: process.env.PATH, HZ_MEMBERS: member.members.join(','), HZ_CLUSTER_NAME: member.clusterName, DOLPHIN_CONFIG_DIR: path.join(root, 'config'),
-    DOLPHIN_STATE_DIR: path.join(root, 'state'), DOLPHIN__safety: JSON.stringify(SAFETY),
+    DOLPHIN_STATE_DIR: path.join(root, 'state'), DOLPHIN__safety: JSON.stringify(SAFETY), DOLPHIN__security__keyFile: keyFile,
   };
   const start = (service: string, extra: Record<string, string> = {}) => {
     const p = spawnCollecting(process.execPath, [path.join(REPO_ROOT, `services/${service}/src/main.ts`)], { ...env, ...extra }, { ipc: true });
