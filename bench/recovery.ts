@@ -20,7 +20,7 @@
 //   kill → ready under a critical entry's policy, the same without its early reset (60 s) and
 //   the old policy, side by side.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,7 +60,8 @@ async function supervise(registry: Record<string, unknown>, env: NodeJS.ProcessE
   });
   const control = await serveControl(supervisor, { port: 0, logger: quiet, onShutdown: () => undefined });
   writeRunFile(runFile, { pid: process.pid, port: control.port, token: control.token, startedAt: new Date().toISOString(), logDir: path.join(root, 'logs') });
-  return { supervisor, stop: async () => { await supervisor.stopAll(); await control.close(); } };
+  // Stopping removes the run's folders (state, logs) too: a benchmark leaves nothing behind.
+  return { supervisor, stop: async () => { await supervisor.stopAll(); await control.close(); rmSync(root, { recursive: true, force: true }); } };
 }
 
 /** CPU seconds of this process and of its children it has reaped (cutime + cstime). */
@@ -152,7 +153,7 @@ async function runningFor(p: SupervisedProcess, ms: number): Promise<void> {
 
 /** The trader under `policy`, killed `kills` times, each after `runMs` of running: kill → ready and the delay of each. */
 async function killSeries(label: string, policy: Record<string, unknown>, kills: number, runMs: number, hzEnv: NodeJS.ProcessEnv) {
-  const root = mkdtempSync(path.join(os.tmpdir(), `dolphin-bench-${label}-`));
+  const root = mkdtempSync(path.join(os.tmpdir(), `dolphin-bench-${label.replace(/[^a-z0-9]+/gi, '-')}-`));
   const s = await supervise({ 'event-trader': { critical: true, ...policy } }, hzEnv, root);
   await s.supervisor.startAll();
   const trader = s.supervisor.get('event-trader') as SupervisedProcess;
