@@ -8,7 +8,7 @@
 //   --quick     2 rounds, the first of 4 s (full: 8, every other one of 15 s)
 //   --seed N    the first round's seed (each round adds its number); printed and recorded
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -29,6 +29,9 @@ const SEED = seedArg > 0 ? Number(process.argv[seedArg + 1]) : 20_260_415;
 const TOKEN = 'fuzz-dashboard-bench-token-0123';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'dolphin-bench-fuzz-dash-'));
+// The token in a file only its owner reads, as production gives it.
+const tokenFile = path.join(root, 'dashboard.token');
+writeFileSync(tokenFile, TOKEN, { mode: 0o600 });
 const httpPort = await freePort();
 // Nothing listens here: the dashboard runs without its member, as it must.
 const noMember = await freePort();
@@ -36,7 +39,7 @@ const env = {
   ...process.env, ...SERVICE_ENV, DOLPHIN_LOG_LEVEL: 'error', HZ_MEMBERS: `127.0.0.1:${noMember}`,
   DOLPHIN_CONFIG_DIR: path.join(root, 'config'), DOLPHIN_STATE_DIR: path.join(root, 'state'),
   DOLPHIN_SUPERVISOR_RUN_FILE: path.join(root, 'no-supervisor.json'),
-  DOLPHIN__dashboard__port: String(httpPort), DOLPHIN__dashboard__token: JSON.stringify(TOKEN),
+  DOLPHIN__dashboard__port: String(httpPort), DOLPHIN__dashboard__tokenFile: tokenFile,
   DOLPHIN__dashboard__jobsUrl: JSON.stringify(`http://127.0.0.1:${noMember}`),
 };
 

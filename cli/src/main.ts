@@ -12,6 +12,10 @@ import { health } from './commands/health.ts';
 import { service } from './commands/service.ts';
 import { generate, UNIT_DIR, verify } from './commands/systemd.ts';
 import { firewallApply, firewallPrint } from './commands/firewall.ts';
+import { applyUmask } from '@dolphin/service-kit';
+
+// What dolphin writes (logs, run files, state, and every child it starts) is 0640 / 0750.
+applyUmask();
 
 const program = new Command('dolphin')
   .description('Dolphin: event-driven trading signals on Hazelcast')

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,6 +19,12 @@ function dolphin(args: string[], env: Record<string, string>): SpawnedProcess {
 }
 
 const said = (p: SpawnedProcess, re: RegExp) => p.text.find((l) => re.test(l));
+const SECRET = 'a-secret-that-must-reach-no-child';
+/** Every file and folder below `dir` (the folder itself not included). */
+const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
+  const p = path.join(dir, d.name);
+  return d.isDirectory() ? [p, ...walk(p)] : [p];
+});
 
 describe('./dolphin up', () => {
   it('runs a local member, refuses a twin, and stops everything on Ctrl-C', async () => {
@@ -29,7 +35,8 @@ describe('./dolphin up', () => {
       DOLPHIN__jobs__port: '0', DOLPHIN__supervisor__controlPort: '0',
     };
     const scans = mkdtempSync(path.join(os.tmpdir(), 'dolphin-scans-'));
-    const up = dolphin(['up', '--demo', '--port', String(port), '--rate', '5'], { ...env, DOLPHIN__scans__dir: JSON.stringify(scans) });
+    // A secret in the caller's environment: it must reach no process up starts.
+    const up = dolphin(['up', '--demo', '--port', String(port), '--rate', '5'], { ...env, DOLPHIN__scans__dir: JSON.stringify(scans), SOME_API_TOKEN: SECRET });
     await waitFor(() => said(up, /running; Ctrl-C \(or dolphin down\) stops everything/), 'dolphin up to say it runs', 90_000);
     expect(said(up, new RegExp(`member ready on 127\\.0\\.0\\.1:${port} \\(cluster dolphin, pid \\d+\\) in \\d+ ms`))).toBeDefined();
     for (const name of ['scan-bridge', 'producer', 'event-trader', 'indicators', 'safety', 'meta-health', 'jobs-api']) {
@@ -59,6 +66,18 @@ describe('./dolphin up', () => {
       const record = JSON.parse(h.text.join('\n') || '{}') as { status?: string; m4_control_plane?: number; recovery?: { spent: string[] } };
       return record.status === 'GREEN' && record.m4_control_plane === 1 && record.recovery?.spent.length === 0;
     }, 'dolphin health to say GREEN', 60_000, 1_000);
+
+    // Nobody else reads what Dolphin writes: no file or folder it made is open to other users.
+    const open = [env.DOLPHIN_RUN_DIR, env.DOLPHIN_STATE_DIR].flatMap((d) => walk(d)).filter((f) => (statSync(f).mode & 0o007) !== 0);
+    expect(open, 'files and folders other users may read').toEqual([]);
+    // No child was given the secret; the member's JVM was given nothing of Dolphin's.
+    const pids = status.text.map((l) => /^(\S+)(?: \*)?\s+running\s+(\d+)\s/.exec(l)).filter((m) => m !== null).map((m) => [m[1], Number(m[2])] as const);
+    expect(pids.length).toBeGreaterThanOrEqual(8);
+    for (const [name, pid] of pids) {
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      expect(environ.includes(SECRET), `${name} was handed the secret`).toBe(false);
+      if (name === 'member') expect(environ.split('\0').filter((v) => v.startsWith('DOLPHIN') || v.startsWith('HZ_')), 'the member\'s environment').toEqual([]);
+    }
 
     process.kill(up.child.pid as number, 'SIGINT');
     expect((await up.exited).code).toBe(0);

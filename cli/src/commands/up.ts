@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createLogger, dailyPnlSchema, featureScanSchema, heartbeatSchema, Keys, loadConfig, MapNames, safetySchema, traderStateSchema, type Logger, type ServiceRegistry } from '@dolphin/core';
-import { connect, openMap, watchMap, withTimeout, type HzConnection, type Watch } from '@dolphin/hz';
+import { connect, openMap, openSeal, watchMap, withTimeout, type HzConnection, type Watch } from '@dolphin/hz';
+import { secureDir } from '@dolphin/service-kit';
 import { DevReloader, effectiveRegistry, entry, removeRunFile, serveControl, Supervisor, writeRunFile, type ProcessState, type ProcessStatus } from '@dolphin/supervisor';
 import { claimPidFile } from '../pidfile.ts';
 import { LOG_DIR, REPO_ROOT, SUPERVISOR_RUN_FILE, UP_PID_FILE } from '../paths.ts';
@@ -87,7 +87,11 @@ export async function up(options: UpOptions): Promise<number> {
     console.error(`dolphin: already running (pid ${claim.heldBy}); see it with dolphin status, stop it with dolphin down`);
     return 1;
   }
-  mkdirSync(LOG_DIR, { recursive: true });
+  // Folders and files an earlier version left readable by every local user are tightened.
+  for (const dir of [LOG_DIR, path.dirname(UP_PID_FILE), config.stateDir]) secureDir(dir);
+  // The key the services seal their values with, made here first (0600) so that they all find
+  // one; up's own clients check what they print with it.
+  const seal = openSeal(config.stateDir, config.security.keyFile, { create: true });
   const ownMember = !process.env.HZ_MEMBERS;
   const members = ownMember ? [`127.0.0.1:${config.member.port}`] : config.hazelcast.members;
   const env: NodeJS.ProcessEnv = {
@@ -104,13 +108,11 @@ export async function up(options: UpOptions): Promise<number> {
   // member is the supervisor's own first process), connecting in the background.
   let beats: Promise<HzConnection> | undefined;
   const heartbeatOf = async (name: string) => {
-    beats ??= connect({ settings: { ...config.hazelcast, members }, logger, name: 'supervisor-heartbeats', background: true });
+    beats ??= connect({ settings: { ...config.hazelcast, members }, logger, name: 'supervisor-heartbeats', background: true, seal });
     const c = await beats;
     if (!c.isConnected()) return undefined;
-    const text = await withTimeout((await c.client.getMap<string, string>(MapNames.HEARTBEAT)).get(name), 1_000, 'read heartbeat');
-    if (!text) return undefined;
-    const hb = heartbeatSchema.safeParse(JSON.parse(text));
-    return hb.success ? { pid: hb.data.pid, state: hb.data.state } : undefined;
+    const hb = await withTimeout((await openMap(c, MapNames.HEARTBEAT, heartbeatSchema)).get(name), 1_000, 'read heartbeat').catch(() => undefined);
+    return hb ? { pid: hb.pid, state: hb.state } : undefined;
   };
   const supervisor = new Supervisor({ registry: registryFor(config, options, ownMember), config, logDir: LOG_DIR, env, logger, heartbeatOf });
   supervisor.on('state', (name: string, to: ProcessState, from: ProcessState, detail?: string) => {
@@ -166,7 +168,7 @@ export async function up(options: UpOptions): Promise<number> {
       await stopAll('member failed', 1);
       return await done;
     }
-    conn = await connect({ settings: { ...config.hazelcast, members }, logger, name: 'dolphin-up' });
+    conn = await connect({ settings: { ...config.hazelcast, members }, logger, name: 'dolphin-up', seal });
     await watchTrading(conn, watches);
     say(`scans: ${config.scans.dir}${options.demo ? ` (demo producer, ${options.rate ?? 0.2} scans/s)` : ''}`);
     if (options.dev) {

@@ -86,8 +86,14 @@ const factorSchema = (everyMs: number, seed: number) => z.strictObject({
 export const jobsConfigSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(0).max(65_535).default(9420),
-  /** When set, POST requests need `Authorization: Bearer <token>`. */
-  token: z.string().min(16, 'at least 16 characters').optional(),
+  /**
+   * A file holding the token (16+ characters, mode 0600): POST requests then need
+   * `Authorization: Bearer <token>`. Under systemd, LoadCredential=jobs.token works without it.
+   * Required in production.
+   */
+  tokenFile: z.string().min(1).transform(fromRoot).optional(),
+  /** Tokens are never configured inline (an environment variable reaches every child process): a file. */
+  token: z.undefined({ error: 'tokens come from files, never from the configuration or the environment: write it to a file (mode 0600) and set jobs.tokenFile' }).optional(),
   /** Backtest configs; a request's config_path must resolve inside this folder. */
   configsDir: z.string().min(1).default('config/backtests').transform(fromRoot),
   /** The jobs database (SQLite); default <stateDir>/jobs.db. */
@@ -106,8 +112,13 @@ export const dashboardConfigSchema = z.strictObject({
   /** Loopback by default: the page shows positions and PnL. */
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(0).max(65_535).default(9430),
-  /** When set, every request needs it: `?token=` once (kept in a cookie), or `Authorization: Bearer`. */
-  token: z.string().min(16, 'at least 16 characters').optional(),
+  /**
+   * A file holding the token (16+ characters, mode 0600): every request then needs it, `?token=`
+   * once (kept in a cookie) or `Authorization: Bearer`. Under systemd, LoadCredential=dashboard.token
+   * works without it. Required in production.
+   */
+  tokenFile: z.string().min(1).transform(fromRoot).optional(),
+  token: z.undefined({ error: 'tokens come from files, never from the configuration or the environment: write it to a file (mode 0600) and set dashboard.tokenFile' }).optional(),
   /** The jobs API it lists recent backtests from (default: http://<jobs.host>:<jobs.port>). */
   jobsUrl: z.url().optional(),
   /** How often it asks the supervisor and the jobs API (they have no listeners). */

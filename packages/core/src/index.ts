@@ -11,3 +11,4 @@ export * from './contract/index.ts';
 export * from './registry-defaults.ts';
 export * from './strip-types.ts';
 export * from './seal.ts';
+export * from './secrets.ts';

@@ -10,3 +10,4 @@ export { sdNotify, Watchdog } from './sd-notify.ts';
 
 /** dev mode's warm spare process (see preload.ts). */
 export const PRELOAD_SCRIPT = new URL('./preload.ts', import.meta.url).pathname;
+export { applyUmask, secureDir, DOLPHIN_UMASK } from './file-modes.ts';

@@ -17,6 +17,7 @@ import { createRegistry, serveMetrics } from './metrics-server.ts';
 import { StateRegistry, snapshotPath, takeSnapshot, writeSnapshot, type StateHandler } from './state.ts';
 import { sdNotify } from './sd-notify.ts';
 import { countRefusals } from './refusals.ts';
+import { applyUmask, secureDir } from './file-modes.ts';
 
 export interface ServiceContext {
   readonly name: string;
@@ -101,6 +102,8 @@ function repoVersion(): string {
  * rejection or exception is logged and exits 1 (the supervisor restarts the process).
  */
 export async function runService(def: ServiceDefinition, options: ServiceRunOptions = {}): Promise<RunningService> {
+  // Files 0640, folders 0750, before anything is written (positions and PnL are nobody else's).
+  applyUmask();
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const installHandlers = options.installProcessHandlers ?? true;
   const argv = options.argv ?? process.argv.slice(2);
@@ -117,6 +120,11 @@ export async function runService(def: ServiceDefinition, options: ServiceRunOpti
   }
 
   const logger = createLogger({ service: def.name, level: config.log.level, pretty: config.log.pretty });
+  try {
+    secureDir(config.stateDir);
+  } catch (err) {
+    logger.warn({ err, stateDir: config.stateDir }, 'could not make sure of the state folder\'s modes');
+  }
   const lifecycle = new Lifecycle();
   const components = new ComponentStack(config.shutdown.componentTimeoutMs, logger);
   const states = new StateRegistry();

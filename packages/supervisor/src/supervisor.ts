@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import type { DolphinConfig, Logger, ServiceEntry, ServiceRegistry } from '@dolphin/core';
+import { SECRET_ENV_RE, type DolphinConfig, type Logger, type ServiceEntry, type ServiceRegistry } from '@dolphin/core';
 import { MEMBER_CONFIG_FILE, memberJvmArgs, portAnswers, resolveJava, resolveMemberJar } from '@dolphin/hz';
 import { SERVICE_ENV, SERVICE_NODE_FLAGS } from '@dolphin/service-kit';
 import { CLOCK_TICKS_PER_S, groupUsage, readAllStats } from './proc-stats.ts';
@@ -9,6 +9,8 @@ import { mainOf, startOrder } from './registry.ts';
 import { SupervisedProcess, type LaunchSpec, type ProcessStatus } from './supervised-process.ts';
 
 const SETPRIV = '/usr/bin/setpriv';
+/** What the member's JVM is given of the environment (plus LC_*). */
+const MEMBER_ENV = new Set(['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR', 'JAVA_HOME', 'USER', 'LOGNAME']);
 /** A process over its CPU quota this many samples in a row is reported (the quota itself is systemd's to enforce). */
 const CPU_WARN_SAMPLES = 10;
 
@@ -66,10 +68,17 @@ export class Supervisor extends EventEmitter {
     return this.byName.get(name);
   }
 
-  /** How each kind of entry is run. */
+  /**
+   * How each kind of entry is run. No child inherits a secret from the environment (a token in an
+   * environment variable would reach every process, the JVM's too): only what its entry names.
+   * The member gets the few variables a JVM needs and nothing of Dolphin's.
+   */
   private launchSpec(name: string, e: ServiceEntry): LaunchSpec {
     const { config } = this.o;
-    const env: NodeJS.ProcessEnv = { ...this.o.env, ...SERVICE_ENV, ...e.env };
+    const inherited = Object.fromEntries(Object.entries(this.o.env).filter(([k]) => !SECRET_ENV_RE.test(k)));
+    const env: NodeJS.ProcessEnv = e.kind === 'member'
+      ? { ...Object.fromEntries(Object.entries(inherited).filter(([k]) => MEMBER_ENV.has(k) || k.startsWith('LC_'))), ...e.env }
+      : { ...inherited, ...SERVICE_ENV, ...e.env };
     // A parent-death signal for processes without an IPC channel: none outlives a killed supervisor.
     const orphanSafe = (command: string, args: string[]): [string, string[]] =>
       (process.platform === 'linux' && existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'TERM', '--', command, ...args]] : [command, args]);

@@ -13,9 +13,11 @@ export interface UnitOptions {
   cache: string;
   /** java for the member. */
   java: string;
+  /** Where the install keeps configuration and the token files systemd hands to the services (ConfigurationDirectory). */
+  configDir: string;
 }
 
-export const DEFAULT_UNIT_OPTIONS: UnitOptions = { prefix: '/opt/dolphin', user: 'dolphin', cache: '/opt/dolphin/cache', java: '/usr/bin/java' };
+export const DEFAULT_UNIT_OPTIONS: UnitOptions = { prefix: '/opt/dolphin', user: 'dolphin', cache: '/opt/dolphin/cache', java: '/usr/bin/java', configDir: '/etc/dolphin' };
 
 const WHAT: Record<string, string> = {
   member: 'the Hazelcast member (cluster bus)',
@@ -29,6 +31,8 @@ const WHAT: Record<string, string> = {
 };
 
 const unitName = (name: string) => `dolphin-${name}.service`;
+/** The services that serve people and need a token (required in production). */
+const TOKEN_OF = new Set(['jobs-api', 'dashboard']);
 const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000}` : `${ms}ms`);
 /** systemd quotes: one word, or double quotes with \ and " escaped. */
 const word = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`);
@@ -124,6 +128,8 @@ function serviceUnit(name: string, e: ServiceEntry, config: Readonly<DolphinConf
     `Group=${o.user}`,
     `WorkingDirectory=${o.prefix}`,
     ...Object.entries(env).map(([k, v]) => `Environment=${word(`${k}=${v}`)}`),
+    // Tokens come from files, handed over by systemd ($CREDENTIALS_DIRECTORY), never the environment.
+    ...(TOKEN_OF.has(name) ? [`LoadCredential=${name}.token:${path.join(o.configDir, `${name}.token`)}`] : []),
     `ExecStart=${execStart(name, e, config, o)}`,
     `Restart=${restart}`,
     `RestartSec=${seconds(Math.max(100, e.restart.initialMs))}`,

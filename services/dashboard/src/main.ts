@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { resolveToken } from '@dolphin/core';
 import { REPO_ROOT } from '@dolphin/hz';
 import { runService } from '@dolphin/service-kit';
 import { strategyParams } from '@dolphin/strategy';
@@ -18,6 +19,8 @@ await runService({
   hazelcast: 'background',
   async start(ctx) {
     const { dashboard, jobs, hazelcast } = ctx.config;
+    // From a file or a systemd credential only; production will not run without it.
+    const token = resolveToken('dashboard', dashboard.tokenFile, ctx.config.env === 'prod');
     const assets = buildAssets();
     const model = new DashboardModel({ history: dashboard.historyScans, members: hazelcast.members, velDivThreshold: strategyParams(ctx.config.trader.strategy).velDivThreshold });
     const hub: SseHub = new SseHub({ maxBufferedBytes: dashboard.maxBufferedBytes, maxClients: dashboard.maxClients, onDrop: (why) => metrics.dropped.inc({ why }) });
@@ -35,7 +38,7 @@ await runService({
     }, FLUSH_MS);
     ctx.register('flush', () => clearInterval(flush));
 
-    const server = createDashboardServer({ assets, model, hub, token: dashboard.token });
+    const server = createDashboardServer({ assets, model, hub, token, logger: ctx.logger });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(dashboard.port, dashboard.host, () => resolve());
@@ -46,8 +49,8 @@ await runService({
       server.closeAllConnections();
       server.close(() => resolve());
     }));
-    const url = `http://${dashboard.host}:${port}/${dashboard.token ? `?token=${encodeURIComponent(dashboard.token)}` : ''}`;
-    ctx.logger.info({ url: `http://${dashboard.host}:${port}/`, auth: dashboard.token ? 'token' : 'none', assets: [...assets.keys()] }, 'dashboard listening');
+    const url = `http://${dashboard.host}:${port}/${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+    ctx.logger.info({ url: `http://${dashboard.host}:${port}/`, auth: token ? 'token' : 'none', assets: [...assets.keys()] }, 'dashboard listening');
     process.send?.({ type: 'listening', port, url });
   },
 });

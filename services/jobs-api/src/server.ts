@@ -22,6 +22,8 @@ export interface ServerOptions {
   jobs: JobsConfig;
   metrics: Registry;
   logger: Logger;
+  /** When given, every POST needs `Authorization: Bearer <token>` (read from jobs.tokenFile or a credential). */
+  token?: string | undefined;
 }
 
 type Detail = string | Array<{ field: string; message: string }>;
@@ -69,7 +71,7 @@ export function jobSummary(db: JobsDb, job: JobRow) {
  */
 export function buildServer(o: ServerOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: o.jobs.bodyLimitBytes, return503OnClosing: true });
-  const token = o.jobs.token ? Buffer.from(`Bearer ${o.jobs.token}`) : undefined;
+  const token = o.token ? Buffer.from(`Bearer ${o.token}`) : undefined;
   // JSON only: any other body type is 415 rather than a string the schema then refuses.
   app.removeContentTypeParser('text/plain');
 
@@ -86,7 +88,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     if (req.method !== 'POST' || !token) return;
     const got = Buffer.from(req.headers.authorization ?? '');
-    if (got.length !== token.length || !timingSafeEqual(got, token)) return problem(reply, 401, 'POST needs Authorization: Bearer <jobs.token>');
+    if (got.length !== token.length || !timingSafeEqual(got, token)) return problem(reply, 401, 'POST needs Authorization: Bearer <the token in jobs.tokenFile>');
   });
 
   app.post('/simulate/trigger', async (req, reply) => {

@@ -12,6 +12,12 @@ import { apiRig, call, writeArchive, type ApiRig } from './rig.ts';
 
 const DATES = ['2026-10-01', '2026-10-02', '2026-10-03', '2026-10-04'];
 const TOKEN = 'a-token-of-sixteen-or-more';
+/** The token, as production gives it: in a file only its owner reads. */
+function tokenFile(): string {
+  const f = path.join(mkdtempSync(path.join(os.tmpdir(), 'dolphin-jobs-token-')), 'jobs.token');
+  writeFileSync(f, `${TOKEN}\n`, { mode: 0o600 });
+  return f;
+}
 let rig: ApiRig;
 let configFile: string;
 
@@ -31,7 +37,7 @@ const comparable = (rows: Row[]) => rows.map(({ job_id: _j, ...r }) => r).sort((
 
 describe('a killed jobs API', () => {
   it('resumes the job it was running: every model-day once, the same results as an uninterrupted run', async () => {
-    const env = { DOLPHIN__jobs__token: JSON.stringify(TOKEN), DOLPHIN__jobs__workers: '1' };
+    const env = { DOLPHIN__jobs__tokenFile: tokenFile(), DOLPHIN__jobs__workers: '1' };
     const first = await rig.start(env);
     const body = { config_path: 'pair.json', date_range: DATES };
     expect((await call(rig.url, 'POST', '/simulate/trigger', body)).status).toBe(401);
@@ -81,7 +87,7 @@ describe('a killed jobs API', () => {
   });
 
   it('a batch run killed mid-job does not block the API: the next trigger resumes it here', async () => {
-    const api = await rig.start({ DOLPHIN__jobs__token: JSON.stringify(TOKEN) });
+    const api = await rig.start({ DOLPHIN__jobs__tokenFile: tokenFile() });
     const cli = spawnCollecting(path.join(REPO_ROOT, 'dolphin'), ['backtest', '--config', configFile, '--dates', `${DATES[0]}..${DATES[3]}`, '--models', 'a'], {
       PATH: process.env.PATH, HOME: process.env.HOME, DOLPHIN_QUIET: '1', DOLPHIN_CONFIG_DIR: rig.root, DOLPHIN_STATE_DIR: rig.stateDir,
       DOLPHIN__jobs__workers: '1', DOLPHIN__scans__dir: JSON.stringify(rig.scans),
