@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -131,6 +132,12 @@ describe('supervisor', () => {
     expect(anonymous.status).toBe(401);
     const unknown = await client.act('nope', 'restart');
     expect(unknown.status).toBe(404);
+    // Odd request targets, with the token: answered, and the supervisor still serves.
+    for (const target of ['//', 'http://[', '//v1/status?x']) {
+      const answer = await rawRequest(client.run.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${client.run.token}\r\nConnection: close\r\n\r\n`);
+      expect(answer, target).toMatch(/^HTTP\/1\.1 (400|404) /);
+    }
+    expect((await client.status()).services).toHaveLength(2);
     const before = s.supervisor.get('second')!.pid;
     expect((await client.act('second', 'restart')).status).toBe(202);
     await waitFor(() => s.supervisor.get('second')!.state === 'running' && s.supervisor.get('second')!.pid !== before, 'second restarted');
@@ -164,3 +171,14 @@ describe('supervisor', () => {
     }
   });
 });
+
+/** One raw HTTP request over a socket (to send what fetch will not), and the answer's text. */
+function rawRequest(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1', () => sock.end(text));
+    let got = '';
+    sock.on('data', (b: Buffer) => { got += b.toString('latin1'); });
+    sock.on('close', () => resolve(got));
+    sock.on('error', reject);
+  });
+}

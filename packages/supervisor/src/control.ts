@@ -66,10 +66,14 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
 export async function serveControl(supervisor: Supervisor, options: { port: number; logger: Logger; onShutdown: () => void; token?: string }): Promise<{ port: number; token: string; close(): Promise<void> }> {
   const token = options.token ?? randomBytes(24).toString('hex');
   const expected = Buffer.from(`Bearer ${token}`);
-  const server = http.createServer((req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const auth = Buffer.from(req.headers.authorization ?? '');
     if (auth.length !== expected.length || !timingSafeEqual(auth, expected)) return send(res, 401, { error: 'missing or wrong bearer token (see the run file)' });
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    // The path as sent, not parsed as a URL: `//x` or `http://[` must not throw in the process
+    // that runs everything.
+    const target = req.url ?? '/';
+    const url = { pathname: target.split('?')[0] as string };
+    if (!url.pathname.startsWith('/')) return send(res, 400, { error: `not a path: ${target.slice(0, 100)}` });
     if (req.method === 'GET' && url.pathname === '/v1/status') return send(res, 200, supervisor.status());
     if (req.method === 'POST' && url.pathname === '/v1/shutdown') {
       send(res, 202, { stopping: true });
@@ -88,7 +92,16 @@ export async function serveControl(supervisor: Supervisor, options: { port: numb
       void work.catch((err: unknown) => options.logger.error({ err, svc: p.name, action }, `${action} failed`));
       return send(res, 202, { service: p.name, action, state: p.state });
     }
-    return send(res, 404, { error: `no such endpoint: ${req.method} ${url.pathname}` });
+    return send(res, 404, { error: `no such endpoint: ${req.method} ${url.pathname.slice(0, 100)}` });
+  };
+  const server = http.createServer((req, res) => {
+    try {
+      handle(req, res);
+    } catch (err) {
+      options.logger.error({ err, url: req.url?.slice(0, 200) }, 'control request failed');
+      if (!res.headersSent) send(res, 500, { error: 'internal error (see the supervisor log)' });
+      else res.destroy();
+    }
   });
   server.keepAliveTimeout = 1_000;
   await new Promise<void>((resolve, reject) => {
