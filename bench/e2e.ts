@@ -1,4 +1,4 @@
-// The whole trading path, each part in its own process as `dolphin up` runs it: a scan file
+// The whole trading path, each part in its own process as `dolphin up` runs it (values sealed, as they are): a scan file
 // renamed into place → scan bridge → DOLPHIN_FEATURES → the trader's entry listener →
 // decide() → ledger → DOLPHIN_STATE_BLUE. Latency from the rename to the decision at 10, 100
 // and 1,000 scans/s with the per-hop breakdown (the stamps each process puts on the scan), the
@@ -8,7 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger, isoMicros, Keys, MapNames, REPO_ROOT, traderStateSchema, type ScanRecord } from '@dolphin/core';
+import { randomBytes } from 'node:crypto';
+import { createLogger, isoMicros, Keys, MapNames, REPO_ROOT, sealPlace, traderStateSchema, ValueSeal, type ScanRecord } from '@dolphin/core';
 import { connect, freePort, openMap, watchMap } from '@dolphin/hz';
 import { ScanGenerator } from '@dolphin/scanfile';
 import { SERVICE_ENV, SERVICE_NODE_FLAGS } from '@dolphin/service-kit';
@@ -48,8 +49,32 @@ function decideCost(): { decideNs: number; parseNs: number } {
   return { decideNs, parseNs };
 }
 
+/**
+ * What authenticating a scan costs: the bridge seals its JSON once (HMAC-SHA256 over ≈ 2 KB),
+ * every reader opens it (the same HMAC and a compare); against JSON.parse of the same text.
+ */
+function sealCost(): { sealNs: number; openNs: number } {
+  const gen = new ScanGenerator({ seed: 6 });
+  const seal = new ValueSeal(randomBytes(32));
+  const place = sealPlace(MapNames.FEATURES, Keys.LATEST_EIGEN_SCAN);
+  const texts = Array.from({ length: 5_000 }, (_, i) => JSON.stringify({ ...gen.next(1.8e18 + i * 1e9), bridge_ts: isoMicros(), file: 'x.arrow' }));
+  const rounds = quick ? 10 : 40;
+  let sealed: string[] = [];
+  const t0 = process.hrtime.bigint();
+  for (let r = 0; r < rounds; r++) sealed = texts.map((t) => seal.seal(place, t));
+  const sealNs = Number(process.hrtime.bigint() - t0) / (rounds * texts.length);
+  let ok = 0;
+  const t1 = process.hrtime.bigint();
+  for (let r = 0; r < rounds; r++) for (const t of sealed) ok += seal.open(place, t).ok ? 1 : 0;
+  const openNs = Number(process.hrtime.bigint() - t1) / (rounds * texts.length);
+  if (ok !== rounds * texts.length) throw new Error('a sealed scan did not open');
+  return { sealNs, openNs };
+}
+
 const cost = decideCost();
 console.log(`decide ${cost.decideNs.toFixed(0)} ns/scan, JSON.parse of the scan ${cost.parseNs.toFixed(0)} ns`);
+const sealing = sealCost();
+console.log(`seal ${sealing.sealNs.toFixed(0)} ns/scan, open ${sealing.openNs.toFixed(0)} ns/scan`);
 
 const { member, settings, conn } = await startTradingMember('e2e', quick, logger);
 
@@ -251,6 +276,8 @@ const file = writeResult('e2e', quick, {
     hop_listener_ms_p50: round(at100.hopListener, 3),
     hop_decide_ms_p50: round(at100.hopDecide, 3),
     decide_ns_per_scan: round(cost.decideNs, 0),
+    seal_ns_per_scan: round(sealing.sealNs, 0),
+    open_ns_per_scan: round(sealing.openNs, 0),
     rss_mb_bridge_max: round(maxOf('bridge'), 1),
     rss_mb_trader_max: round(maxOf('trader'), 1),
     rss_growth_mb_min1_to_min10: round(growth, 1),
@@ -263,10 +290,11 @@ const file = writeResult('e2e', quick, {
     cpu_ms_per_scan_member: round(at100.cpuMsPerScan.member, 3),
   },
   baseline: {
-    what: 'decide() against JSON.parse of the same scans in the same process (the least any consumer of a scan does); '
+    what: 'decide(), and sealing a scan plus opening it (HMAC-SHA256, the authentication every scan carries), against JSON.parse of the same scans in the same process (the least any consumer of a scan does); '
       + 'the whole path at 100 scans/s against the floor under it: a bare Hazelcast set of a scan-sized value to the entry event in another client, on the same member, every 10 ms',
     json_parse_ns_per_scan: round(cost.parseNs, 0),
     ratio_decide_over_parse: round(cost.decideNs / cost.parseNs, 3),
+    ratio_seal_plus_open_over_parse: round((sealing.sealNs + sealing.openNs) / cost.parseNs, 3),
     floor_set_to_event_ms_p50: round(floorP.p50, 3),
     floor_set_to_event_ms_p99: round(floorP.p99, 3),
     floor_set_to_event_ms_p999: round(floorP.p999, 3),
