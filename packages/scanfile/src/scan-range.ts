@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { ScanRecord } from '@dolphin/core';
 import { DEFAULT_MAX_SCAN_BYTES, readScanFileBytes } from './file-read.ts';
 import { DATE_DIR_RE, SCAN_FILE_RE, isScanFileName } from './layout.ts';
-import { decodeScanFile } from './read.ts';
+import { ScanDecoder } from './read.ts';
 
 /** Names carry the scan's time to the second; a producer naming by a clock of its own may be this far off. */
 const NAME_SLACK_S = 120;
@@ -17,6 +17,8 @@ export interface ScanRangeQuery {
   maxBytes?: number;
   /** Files decoded per chunk (memory bound); a chunk never splits one second of names. */
   chunkFiles?: number;
+  /** Decodes the files (Arrow's fallback with a deadline); default: one of its own for this call. */
+  decoder?: ScanDecoder;
 }
 
 export interface ScanInRange {
@@ -88,7 +90,17 @@ function candidates(scanDir: string, q: ScanRangeQuery): Candidate[] {
  * read with bounded memory. Chunks come in time order: files are taken by the time their names
  * give, and a chunk never ends inside one second of names.
  */
-export function* scansInRange(scanDir: string, q: ScanRangeQuery): Generator<ScanChunk> {
+export async function* scansInRange(scanDir: string, q: ScanRangeQuery): AsyncGenerator<ScanChunk> {
+  const own = q.decoder === undefined ? new ScanDecoder() : undefined;
+  const decoder = q.decoder ?? (own as ScanDecoder);
+  try {
+    yield* chunks(scanDir, q, decoder);
+  } finally {
+    await own?.close();
+  }
+}
+
+async function* chunks(scanDir: string, q: ScanRangeQuery, decoder: ScanDecoder): AsyncGenerator<ScanChunk> {
   const all = candidates(scanDir, q);
   // A file whose name gives no time could belong anywhere: then everything is one chunk.
   const chunkFiles = all.some((c) => c.nameS === undefined) ? all.length : Math.max(1, q.chunkFiles ?? 2_000);
@@ -96,12 +108,12 @@ export function* scansInRange(scanDir: string, q: ScanRangeQuery): Generator<Sca
   while (i < all.length) {
     let end = Math.min(all.length, i + chunkFiles);
     while (end < all.length && all[end]?.nameS === all[end - 1]?.nameS) end++;
-    yield read(scanDir, all.slice(i, end), q);
+    yield await read(scanDir, all.slice(i, end), q, decoder);
     i = end;
   }
 }
 
-function read(scanDir: string, files: Candidate[], q: ScanRangeQuery): ScanChunk {
+async function read(scanDir: string, files: Candidate[], q: ScanRangeQuery, decoder: ScanDecoder): Promise<ScanChunk> {
   const scans: ScanInRange[] = [];
   const unreadable: UnreadableInRange[] = [];
   for (const { file } of files) {
@@ -117,7 +129,8 @@ function read(scanDir: string, files: Candidate[], q: ScanRangeQuery): ScanChunk
       unreadable.push({ file, code: 'DOLPHIN_SCANFILE_TOO_LARGE', reason: `${got.size} bytes` });
       continue;
     }
-    const r = decodeScanFile(got.bytes);
+    const d = decoder.decode(got.bytes);
+    const r = d instanceof Promise ? await d : d;
     if (r.kind === 'incomplete') unreadable.push({ file, code: 'DOLPHIN_SCANFILE_TRUNCATED', reason: r.reason });
     else if (r.kind === 'invalid') unreadable.push({ file, code: r.code, reason: r.reason });
     else {

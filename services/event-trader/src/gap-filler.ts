@@ -49,7 +49,7 @@ export class GapFiller {
     const seen = new Set<number>();
     this.lastUnreadable = [];
     if (this.o.scanDir) {
-      for (const chunk of scansInRange(this.o.scanDir, { afterNs, ...(beforeNs !== undefined ? { beforeNs } : {}), ...(this.o.maxScanBytes ? { maxBytes: this.o.maxScanBytes } : {}) })) {
+      for await (const chunk of scansInRange(this.o.scanDir, { afterNs, ...(beforeNs !== undefined ? { beforeNs } : {}), ...(this.o.maxScanBytes ? { maxBytes: this.o.maxScanBytes } : {}) })) {
         this.lastUnreadable.push(...chunk.unreadable);
         for (const { scan } of chunk.scans) {
           // History scans older than this file's scan come first: one stream in time order.

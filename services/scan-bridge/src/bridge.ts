@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { isDolphinError, isoMicros, nowEpochNs, type FeatureScan, type Logger, type ScanRecord } from '@dolphin/core';
-import { decodeScanFile, readScanFileBytes, ScanFileErrors, type DecodeResult } from '@dolphin/scanfile';
+import { readScanFileBytes, ScanDecoder, ScanFileErrors, scansInRange, type DecodeResult } from '@dolphin/scanfile';
 import { ScanDirWatcher } from './dir-watcher.ts';
 import { LateScans } from './late-scans.ts';
 import type { BridgeMetrics } from './metrics.ts';
@@ -42,6 +42,12 @@ export interface BridgeOptions {
    * published again. The position itself never comes from the map.
    */
   readPublished?(): Promise<{ timestamp_ns: number } | undefined>;
+  /**
+   * The time of the history's newest scan (undefined when it is empty). At start, the scans
+   * published after it — their appends lost with a killed bridge — are appended again from
+   * their files, so the history misses none.
+   */
+  historyTail?(): Promise<number | undefined>;
   /** Called after each publish (tests, benchmarks). */
   onPublished?(scan: FeatureScan, putDoneNs: number): void;
 }
@@ -91,7 +97,7 @@ interface Batch {
 }
 
 /** One line of work: a file, a batch, or (first, at start) whether the scan being put when the last process stopped landed. */
-type WorkItem = FileItem | { kind: 'batch'; batch: Batch } | { kind: 'confirm'; pending: Position };
+type WorkItem = FileItem | { kind: 'batch'; batch: Batch } | { kind: 'confirm'; pending: Position } | { kind: 'history' };
 
 /** stop() was called while waiting on Hazelcast. */
 class Stopped extends Error {}
@@ -137,6 +143,7 @@ export class ScanBridge {
   private attempt: { file: string; timestampNs: number; text: string; value: FeatureScan } | undefined;
   private positionSaveFailing = false;
   private readonly late: LateScans;
+  private readonly decoder = new ScanDecoder();
   private readonly store: PositionStore;
   private readonly watcher: ScanDirWatcher;
   private readonly o: BridgeOptions;
@@ -191,6 +198,7 @@ export class ScanBridge {
     // Ahead of any event that arrived meanwhile; retried while Hazelcast is unreachable.
     const head: WorkItem[] = [];
     if (pending && this.o.readPublished) head.push({ kind: 'confirm', pending });
+    if (position && this.o.historyTail && this.o.appendHistory) head.push({ kind: 'history' });
     if (files.length > 0) head.push({ kind: 'batch', batch: { files, newestOnly: !position, byMtime: true } });
     this.work.unshift(...head);
     this.paused = false;
@@ -238,6 +246,7 @@ export class ScanBridge {
       try {
         if (item.kind === 'batch') await (item.batch.merge ? this.publishBurst(item.batch.files) : this.publishBatch(item.batch));
         else if (item.kind === 'confirm') await this.confirm(item.pending);
+        else if (item.kind === 'history') await this.completeHistory();
         else await this.handle(item);
         this.retryMs = 0;
       } catch (err) {
@@ -296,6 +305,39 @@ export class ScanBridge {
     this.o.logger.info({ file: pending.file, scan_number: pending.scan_number }, 'the scan being published when the bridge stopped had landed; not publishing it again');
   }
 
+  /**
+   * Appends again the scans published after the history's newest entry (up to the position):
+   * a bridge killed between its put and its (batched) append left them out. An empty history
+   * (a member that restarted) is left empty: its scans are in the files.
+   */
+  private async completeHistory(): Promise<void> {
+    const position = this.position;
+    if (!position) return;
+    let tail: number | undefined;
+    try {
+      tail = await this.untilStopped((this.o.historyTail as () => Promise<number | undefined>)());
+    } catch (err) {
+      if (err instanceof Stopped) throw err;
+      throw new PublishFailed('cannot read the scan history', { cause: err });
+    }
+    if (tail === undefined || tail >= position.timestamp_ns) return;
+    let n = 0;
+    // Up to the position, itself included (epoch ns are float64: `+ 1` would be lost in rounding).
+    for await (const chunk of scansInRange(this.o.scanDir, { afterNs: tail, maxBytes: this.maxScanBytes, decoder: this.decoder })) {
+      for (const { scan, file } of chunk.scans) {
+        if (scan.timestamp_ns > position.timestamp_ns) return this.saidHistory(n);
+        this.o.appendHistory?.(this.valueOf(file, scan, 0, 0, 0).text);
+        this.late.published(scan.timestamp_ns);
+        n++;
+      }
+    }
+    this.saidHistory(n);
+  }
+
+  private saidHistory(n: number): void {
+    if (n > 0) this.o.logger.info({ scans: n }, `the scan history missed ${n} scan(s) published before the last stop; appended them again`);
+  }
+
   private sleep(ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const t = setTimeout(resolve, ms);
@@ -326,7 +368,7 @@ export class ScanBridge {
       // A folder sweep may hold a whole day: files older than the last published need no decode.
       if (batch.byMtime && !batch.newestOnly && floor > 0 && mtimeNsOf(file) < floor) continue;
       const seenNs = nowEpochNs();
-      const read = this.read(file);
+      const read = await this.read(file);
       const rows = this.rowsOf(file, read, false);
       if (rows === undefined) continue;
       const { mtimeNs, decodedNs } = read as { mtimeNs: number; decodedNs: number };
@@ -341,12 +383,10 @@ export class ScanBridge {
     }
   }
 
-  private read(file: string): ReadResult {
+  private async read(file: string): Promise<ReadResult> {
+    let got;
     try {
-      const got = readScanFileBytes(file, this.maxScanBytes);
-      if (got.kind === 'too-large') return { tooLarge: got.size };
-      const result = decodeScanFile(got.bytes);
-      return { result, mtimeNs: got.mtimeNs, size: got.bytes.length, decodedNs: nowEpochNs() };
+      got = readScanFileBytes(file, this.maxScanBytes);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         this.forget(file); // renamed away or quarantined
@@ -354,6 +394,11 @@ export class ScanBridge {
       }
       return { error: err as NodeJS.ErrnoException };
     }
+    if (got.kind === 'too-large') return { tooLarge: got.size };
+    // Synchronous for every flat scan (the hot path); only Arrow's fallback is waited for.
+    const decoded = this.decoder.decode(got.bytes);
+    const result = decoded instanceof Promise ? await decoded : decoded;
+    return { result, mtimeNs: got.mtimeNs, size: got.bytes.length, decodedNs: nowEpochNs() };
   }
 
   /**
@@ -399,7 +444,7 @@ export class ScanBridge {
   }
 
   private async handle(item: FileItem): Promise<void> {
-    const read = this.read(item.file);
+    const read = await this.read(item.file);
     const rows = this.rowsOf(item.file, read, item.settled);
     if (rows === undefined || rows.length === 0) return;
     const first = rows[0] as ScanRecord;
@@ -615,6 +660,7 @@ export class ScanBridge {
     await this.idle.catch(() => undefined);
     this.late.flush();
     this.store.close();
+    await this.decoder.close();
     await this.o.flushHistory?.();
   }
 }
@@ -622,6 +668,7 @@ export class ScanBridge {
 function describe(item: WorkItem, scanDir: string): string {
   if (item.kind === 'file') return path.relative(scanDir, item.file);
   if (item.kind === 'confirm') return 'read latest_eigen_scan';
+  if (item.kind === 'history') return 'complete the scan history';
   return `${item.batch.files.length} files`;
 }
 

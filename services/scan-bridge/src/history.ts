@@ -9,6 +9,18 @@ import { RingbufferNames, type Logger } from '@dolphin/core';
  */
 export const HISTORY_RINGBUFFER = RingbufferNames.SCAN_HISTORY;
 
+/** The time of the history's newest scan, or undefined when it is empty (or its newest entry unreadable). */
+export async function historyTail(history: Ringbuffer<string>): Promise<number | undefined> {
+  const tail = (await history.tailSequence()).toNumber();
+  if (tail < 0) return undefined;
+  try {
+    const ts = (JSON.parse(await history.readOne(tail)) as { timestamp_ns?: unknown }).timestamp_ns;
+    return typeof ts === 'number' ? ts : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Appends published scans to the history in small batches (`addAll`), one batch in flight at a
  * time so the order holds: one ringbuffer operation per batch instead of one per scan keeps the

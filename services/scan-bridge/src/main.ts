@@ -4,7 +4,7 @@ import { openMap } from '@dolphin/hz';
 import { runService } from '@dolphin/service-kit';
 import { ScanBridge } from './bridge.ts';
 import { createBridgeMetrics } from './metrics.ts';
-import { HistoryAppender, HISTORY_RINGBUFFER } from './history.ts';
+import { HistoryAppender, HISTORY_RINGBUFFER, historyTail } from './history.ts';
 import type { Position } from './scan-order.ts';
 
 await runService({
@@ -35,6 +35,7 @@ await runService({
       // Asked only whether the put in flight at the last stop landed; a value not sealed by
       // Dolphin is refused by the map and counts as no evidence.
       readPublished: () => features.get(Keys.LATEST_EIGEN_SCAN),
+      historyTail: () => historyTail(history),
     });
     ctx.registerState<Position | undefined>('position', { capture: () => bridge.lastPosition, restore: (p) => bridge.restorePosition(p) });
     ctx.register('bridge', () => bridge.stop());

@@ -8,6 +8,8 @@ import { createLogger, featureScanSchema, Keys, MapNames, type FeatureScan, type
 import { openMap, type HzConnection, type TypedMap } from '@dolphin/hz';
 import { encodeScans, ScanGenerator, scanFileName } from '@dolphin/scanfile';
 import { startTestMember, waitFor, type TestMember } from '@dolphin/test-support';
+import { REPO_ROOT } from '@dolphin/hz';
+import { footer } from '../../../packages/scanfile/test-fixtures/ipc-layout.ts';
 import { ScanBridge } from '../src/index.ts';
 
 // Files that arrive out of order, late, too large or from the future (issue: nothing lost).
@@ -148,5 +150,26 @@ describe('scan bridge: order and refusals', () => {
     await waitFor(() => published.length === 1, 'the real scan');
     await bridge.settle();
     expect(published.map((p) => p.timestamp_ns)).toEqual([now.timestamp_ns]);
+  });
+
+  it('a file apache-arrow would decode forever (a footer block pointing at the schema) is quarantined after its deadline, and the bridge goes on', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'dolphin-arrow-loop-'));
+    const { bridge, published } = await startBridge(root);
+    const bytes = new Uint8Array(readFileSync(path.join(REPO_ROOT, 'packages/scanfile/test-fixtures/pyarrow-scan-1x50.file.arrow')));
+    const f = footer(bytes);
+    const firstBlock = f.abs(f.ref(f.root(), 3)) + 4; // Block { offset: long, … }
+    new DataView(bytes.buffer).setBigInt64(firstBlock, 8n, true); // the schema message, not a record batch
+    const [good] = scans(1);
+    const dir = path.join(root, 'scans', day(good!));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'scan_5_000000.arrow'), bytes);
+    const reasonFile = path.join(root, 'quarantine', day(good!), 'scan_5_000000.arrow.reason.json');
+    await waitFor(() => existsSync(reasonFile), 'the looping file quarantined', 30_000);
+    const reason = JSON.parse(readFileSync(reasonFile, 'utf8')) as { code: string; reason: string };
+    expect(reason).toMatchObject({ code: 'DOLPHIN_SCANFILE_CORRUPT' });
+    expect(reason.reason).toMatch(/did not finish decoding it within \d+ ms/);
+    writeFileSync(path.join(dir, scanFileName(good!.scan_number, good!.timestamp_ns)), encodeScans([good!]));
+    await waitFor(() => published.length === 1, 'the next good file published');
+    await bridge.settle();
   });
 });
