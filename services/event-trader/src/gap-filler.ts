@@ -2,7 +2,15 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Ringbuffer } from 'hazelcast-client';
 import type { Logger, ScanRecord } from '@dolphin/core';
-import { SCAN_FILE_RE, scansInRange, type UnreadableInRange } from '@dolphin/scanfile';
+import type { UnreadableInRange } from '@dolphin/scanfile';
+
+/**
+ * packages/scanfile (and apache-arrow under it) loads in ≈ 0.3 s: only when a gap is filled,
+ * never on the way to the trader's readiness (a restart after a kill is ready that much sooner).
+ */
+type ScanFileLib = typeof import('@dolphin/scanfile');
+let lib: Promise<ScanFileLib> | undefined;
+const scanfile = (): Promise<ScanFileLib> => (lib ??= import('@dolphin/scanfile'));
 
 export type ScanSource = 'files' | 'history';
 
@@ -49,6 +57,7 @@ export class GapFiller {
     const seen = new Set<number>();
     this.lastUnreadable = [];
     if (this.o.scanDir) {
+      const { scansInRange } = await scanfile();
       for await (const chunk of scansInRange(this.o.scanDir, { afterNs, ...(beforeNs !== undefined ? { beforeNs } : {}), ...(this.o.maxScanBytes ? { maxBytes: this.o.maxScanBytes } : {}) })) {
         this.lastUnreadable.push(...chunk.unreadable);
         for (const { scan } of chunk.scans) {
@@ -101,7 +110,12 @@ export class GapFiller {
    * Why scans numbered `from`..`to` were never found: quarantined (with the bridge's reason),
    * unreadable in the folder, or nowhere.
    */
-  explain(from: number, to: number, afterNs: number, beforeNs: number): string {
+  async explain(from: number, to: number, afterNs: number, beforeNs: number): Promise<string> {
+    const { SCAN_FILE_RE } = await scanfile();
+    const numberOf = (name: string) => {
+      const m = SCAN_FILE_RE.exec(name);
+      return m ? Number(m[1]) : undefined;
+    };
     const why = new Map<number, string>();
     for (const u of this.lastUnreadable) {
       const n = numberOf(path.basename(u.file));
@@ -110,7 +124,7 @@ export class GapFiller {
     if (this.o.quarantineDir && existsSync(this.o.quarantineDir)) {
       // Numbers restart with the producer: only the date folders the gap spans (a day either side).
       const days = [dayOf(afterNs - 86_400e9), dayOf(beforeNs + 86_400e9)] as const;
-      for (const [n, reason] of quarantined(this.o.quarantineDir, from, to, days)) if (!why.has(n)) why.set(n, `quarantined, ${reason}`);
+      for (const [n, reason] of quarantined(this.o.quarantineDir, from, to, days, numberOf)) if (!why.has(n)) why.set(n, `quarantined, ${reason}`);
     }
     const parts: string[] = [];
     const nowhere: number[] = [];
@@ -129,13 +143,8 @@ export class GapFiller {
 
 const dayOf = (ns: number) => new Date(ns / 1e6).toISOString().slice(0, 10);
 
-function numberOf(name: string): number | undefined {
-  const m = SCAN_FILE_RE.exec(name);
-  return m ? Number(m[1]) : undefined;
-}
-
 /** Quarantined scan files numbered from..to and their reasons (from the reason files). */
-function quarantined(dir: string, from: number, to: number, [fromDay, toDay]: readonly [string, string]): Map<number, string> {
+function quarantined(dir: string, from: number, to: number, [fromDay, toDay]: readonly [string, string], numberOf: (name: string) => number | undefined): Map<number, string> {
   const out = new Map<number, string>();
   let days: string[];
   try {

@@ -251,7 +251,7 @@ export class EventTrader {
     const missing = prev.ts > 0 && scan.scan_number > prev.n + 1 ? scan.scan_number - prev.n - 1 : 0;
     const gap = missing > 0 ? {
       after_scan_number: prev.n, after_ts_ns: prev.ts, before_scan_number: scan.scan_number, before_ts_ns: scan.timestamp_ns, missing,
-      reason: this.o.gaps?.explain(prev.n + 1, scan.scan_number - 1, prev.ts, scan.timestamp_ns) ?? 'no scan folder or history to look in',
+      reason: (await this.o.gaps?.explain(prev.n + 1, scan.scan_number - 1, prev.ts, scan.timestamp_ns)) ?? 'no scan folder or history to look in',
       recorded_at: updatedAt,
     } : undefined;
     const safety = this.inputs.safety;
