@@ -1,21 +1,21 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readlinkSync, rmSync, writeSync } from 'node:fs';
-import os from 'node:os';
+import { closeSync, existsSync, mkdirSync, openSync, readlinkSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { featureScanSchema, isoMicros, Keys, MapNames, safetySchema, traderStateSchema, type ScanRecord } from '@dolphin/core';
-import { connect, freePort, openMap, REPO_ROOT, startMember } from '@dolphin/hz';
-import { encodeScans, scanFilePath, ScanGenerator, writeScanFile } from '@dolphin/scanfile';
-import { ScanBridge } from '@dolphin/scan-bridge';
-import { hazelcastSettings, spawnCollecting, testLogger, testSeal, waitFor, type SpawnedProcess } from '@dolphin/test-support';
+import type { ScanRecord } from '@dolphin/core';
+import { ScanGenerator } from '@dolphin/scanfile';
+import { spawnCollecting, waitFor } from '@dolphin/test-support';
+import { traderRig, type TraderRig } from './rig.ts';
 
 // The disk under the trader's state folder fills up, or is read-only, while scans keep coming.
 // The traders run in a mount namespace of the test's own with a small tmpfs on their state folder
 // (so the machine's disks are never filled); the test reaches it through /proc/<pid>/root.
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
+let rig: TraderRig | undefined;
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
+  await rig?.cleanup();
 });
 
 const readlinkOr = (p: string) => {
@@ -31,25 +31,9 @@ if (!CAN_MOUNT) console.warn('trader-disk.test.ts: not run here: it needs root (
 
 describe('event-trader: a ledger that cannot be written', () => {
   it.runIf(CAN_MOUNT)('disk full, then read-only: says so plainly, halts (DEGRADED), and once writable decides every scan written meanwhile', async () => {
-    const port = await freePort();
-    const clusterName = `trader-disk-${port}`;
-    const logger = testLogger('trader-disk');
-    const member = await startMember({ port, clusterName, heapMb: 256, logger });
-    cleanups.push(() => member.stop(10_000));
-    const root = mkdtempSync(path.join(os.tmpdir(), 'dolphin-trader-disk-'));
-    const { keyFile, seal } = testSeal(root);
-    const conn = await connect({ settings: hazelcastSettings(clusterName, [member.address]), logger, firstConnectTimeoutMs: 30_000, seal });
-    cleanups.push(() => conn.shutdown());
-    const scanDir = path.join(root, 'scans');
-    const features = await openMap(conn, MapNames.FEATURES, featureScanSchema);
-    const bridge = new ScanBridge({
-      scanDir, stateDir: path.join(root, 'bridge'), quarantineDir: path.join(scanDir, '_quarantine'), settleMs: 1_000, catchUpMax: 1_000, source: 'test', logger,
-      seal: (t) => features.sealEncoded(Keys.LATEST_EIGEN_SCAN, t), publish: (t) => features.setEncoded(Keys.LATEST_EIGEN_SCAN, t),
-    });
-    await bridge.start();
-    cleanups.push(() => bridge.stop());
-    await (await openMap(conn, MapNames.SAFETY, safetySchema)).set(Keys.SAFETY_LATEST, { posture: 'APEX', size_scale: 1, reasons: [], ts: isoMicros() });
-
+    const r = (rig = await traderRig('trader-disk'));
+    await r.setSafety();
+    const { root, scanDir } = r;
     const stateDir = path.join(root, 'trader');
     mkdirSync(stateDir);
     // A process holding a mount namespace of the test's own, with the tmpfs: it outlives the
@@ -60,27 +44,18 @@ describe('event-trader: a ledger that cannot be written', () => {
     await waitFor(() => readlinkOr(`/proc/${holder.child.pid}/ns/mnt`) !== readlinkOr('/proc/self/ns/mnt'), 'the namespace');
     const inNs = (...args: string[]) => execFileSync('nsenter', ['-t', String(holder.child.pid), '-m', '--', ...args]);
     inNs('mount', '-t', 'tmpfs', '-o', 'size=8m,mode=0750', 'dolphin-test-ledger', stateDir);
-    const startTrader = async (): Promise<SpawnedProcess> => {
-      const p = spawnCollecting('nsenter', ['-t', String(holder.child.pid), '-m', '--', process.execPath, path.join(REPO_ROOT, 'services/event-trader/src/main.ts')], {
-        PATH: process.env.PATH, HZ_MEMBERS: member.address, HZ_CLUSTER_NAME: clusterName,
-        DOLPHIN_CONFIG_DIR: path.join(root, 'config'), DOLPHIN_STATE_DIR: stateDir, DOLPHIN__security__keyFile: keyFile, DOLPHIN__scans__dir: scanDir,
-      }, { ipc: true });
-      cleanups.push(() => p.cleanup());
-      await new Promise<void>((resolve) => p.child.on('message', (m: { type?: string }) => m?.type === 'ready' && resolve()));
-      return p;
-    };
+    const startTrader = () => r.startTrader({ stateDir, prefix: ['nsenter', '-t', String(holder.child.pid), '-m', '--'] });
     let trader = await startTrader();
     const inside = (p: string) => path.join(`/proc/${holder.child.pid}/root`, p);
-    const stateMap = await openMap(conn, MapNames.STATE_BLUE, traderStateSchema);
-    const state = () => stateMap.get(Keys.STATE_LATEST);
+    const state = () => r.state();
 
     const gen = new ScanGenerator({ seed: 17 });
     const rows: ScanRecord[] = [];
     const write = async (n: number) => {
       for (let i = 0; i < n; i++) {
-        const r = gen.next(Date.now() * 1e6);
-        rows.push(r);
-        writeScanFile(scanFilePath(scanDir, r.scan_number, r.timestamp_ns), encodeScans([r]), 'rename');
+        const row = gen.next(Date.now() * 1e6);
+        rows.push(row);
+        r.put(row);
         await new Promise((res) => setTimeout(res, 25));
       }
     };

@@ -1,58 +1,34 @@
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { featureScanSchema, isoMicros, Keys, MapNames, safetySchema, traderStateSchema, type ScanRecord } from '@dolphin/core';
-import { connect, freePort, openMap, REPO_ROOT, startMember } from '@dolphin/hz';
-import { encodeScans, scanFilePath, ScanGenerator, writeScanFile } from '@dolphin/scanfile';
-import { ScanBridge } from '@dolphin/scan-bridge';
-import { hazelcastSettings, spawnCollecting, testLogger, testSeal, waitFor } from '@dolphin/test-support';
+import { isoMicros, Keys, MapNames, safetySchema, type ScanRecord } from '@dolphin/core';
+import { connect, openMap } from '@dolphin/hz';
+import { ScanGenerator } from '@dolphin/scanfile';
+import { hazelcastSettings, testLogger, waitFor } from '@dolphin/test-support';
 import { Ledger } from '../src/index.ts';
+import { traderRig, type TraderRig } from './rig.ts';
 
 // Any local process can write the member's maps (Hazelcast Community has no authentication).
 // What it writes without Dolphin's key is refused; what Dolphin wrote but cannot be so is too.
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
+let rig: TraderRig | undefined;
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
+  await rig?.cleanup();
 });
 
 const STRATEGY = { initialCapital: 10_000, capitalFraction: 0.5, takeProfitPct: 0.01, stopLossPct: 0.02, cooldownAfterStopMs: 0 };
 
 describe('event-trader: forged and implausible values', () => {
   it('a forged scan (BTCUSDT at 1.00, or a year ahead), a forged HIBERNATE and a safety from 2099 change nothing; an authentic scan from the future is refused too', async () => {
-    const port = await freePort();
-    const clusterName = `trader-forged-${port}`;
-    const logger = testLogger('trader-forged');
-    const member = await startMember({ port, clusterName, heapMb: 256, logger });
-    cleanups.push(() => member.stop(10_000));
-    const root = mkdtempSync(path.join(os.tmpdir(), 'dolphin-trader-forged-'));
-    const { keyFile, seal } = testSeal(root);
-    const settings = hazelcastSettings(clusterName, [member.address]);
-    const conn = await connect({ settings, logger, firstConnectTimeoutMs: 30_000, seal });
-    cleanups.push(() => conn.shutdown());
+    const r = (rig = await traderRig('trader-forged'));
+    const { conn, features } = r;
     // The attacker: a plain client, as any local process can make.
-    const evil = await connect({ settings, logger, firstConnectTimeoutMs: 30_000 });
+    const evil = await connect({ settings: hazelcastSettings(r.member.clusterName, [r.member.address]), logger: testLogger('evil'), firstConnectTimeoutMs: 30_000 });
     cleanups.push(() => evil.shutdown());
-    const scanDir = path.join(root, 'scans');
-    const features = await openMap(conn, MapNames.FEATURES, featureScanSchema);
-    const bridge = new ScanBridge({
-      scanDir, stateDir: path.join(root, 'bridge'), quarantineDir: path.join(scanDir, '_quarantine'), settleMs: 1_000, catchUpMax: 1_000, source: 'test', logger,
-      seal: (t) => features.sealEncoded(Keys.LATEST_EIGEN_SCAN, t), publish: (t) => features.setEncoded(Keys.LATEST_EIGEN_SCAN, t),
-    });
-    await bridge.start();
-    cleanups.push(() => bridge.stop());
-    await (await openMap(conn, MapNames.SAFETY, safetySchema)).set(Keys.SAFETY_LATEST, { posture: 'APEX', size_scale: 1, reasons: [], ts: isoMicros() });
-
-    const trader = spawnCollecting(process.execPath, [path.join(REPO_ROOT, 'services/event-trader/src/main.ts')], {
-      PATH: process.env.PATH, HZ_MEMBERS: member.address, HZ_CLUSTER_NAME: clusterName,
-      DOLPHIN_CONFIG_DIR: path.join(root, 'config'), DOLPHIN_STATE_DIR: path.join(root, 'trader'), DOLPHIN__trader__strategy: JSON.stringify(STRATEGY),
-      DOLPHIN__security__keyFile: keyFile, DOLPHIN__scans__dir: scanDir,
-    }, { ipc: true });
-    cleanups.push(() => trader.cleanup());
-    await new Promise<void>((resolve) => trader.child.on('message', (m: { type?: string }) => m?.type === 'ready' && resolve()));
-    const stateMap = await openMap(conn, MapNames.STATE_BLUE, traderStateSchema);
-    const decided = (n: number) => waitFor(async () => (await stateMap.get(Keys.STATE_LATEST))?.last_scan_number === n, `scan #${n} decided`);
+    await r.setSafety();
+    const trader = await r.startTrader({ stateDir: path.join(r.root, 'trader'), strategy: STRATEGY });
+    const decided = (n: number) => waitFor(async () => (await r.state())?.last_scan_number === n, `scan #${n} decided`);
 
     // Entries at #3 and #8, a take-profit at #5.
     const gen = new ScanGenerator({ seed: 61 });
@@ -63,10 +39,10 @@ describe('event-trader: forged and implausible values', () => {
       return { ...s, scan_number: n, w50_velocity: s.w150_velocity + (n === 3 || n === 8 ? -0.03 : 0.01), asset_prices: s.asset_prices.map((p, j) => (j === btc ? price : p)) } as ScanRecord;
     };
     const put = async (n: number) => {
-      const r = scan(n);
-      writeScanFile(scanFilePath(scanDir, r.scan_number, r.timestamp_ns), encodeScans([r]), 'rename');
+      const row = scan(n);
+      r.put(row);
       await decided(n);
-      return r;
+      return row;
     };
     for (const n of [1, 2, 3, 4]) await put(n);
 
@@ -91,7 +67,7 @@ describe('event-trader: forged and implausible values', () => {
     for (const n of [5, 6, 7, 8]) await put(n);
     process.kill(trader.child.pid as number, 'SIGTERM');
     expect((await trader.exited).code).toBe(0);
-    const ledger = new Ledger(path.join(root, 'trader', 'event-trader.db'));
+    const ledger = new Ledger(path.join(r.root, 'trader', 'event-trader.db'));
     cleanups.push(() => ledger.close());
     // Nothing filled at 1.00, every real scan decided (none skipped as older than a year ahead),
     // and #8 entered under APEX: neither HIBERNATE nor TURTLE was believed.

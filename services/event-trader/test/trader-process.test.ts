@@ -1,13 +1,10 @@
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { featureScanSchema, isoMicros, Keys, MapNames, safetySchema, traderStateSchema, type ScanRecord } from '@dolphin/core';
-import { connect, freePort, openMap, REPO_ROOT, startMember } from '@dolphin/hz';
-import { encodeScans, scanFilePath, ScanGenerator, writeScanFile } from '@dolphin/scanfile';
-import { HistoryAppender, HISTORY_RINGBUFFER, ScanBridge } from '@dolphin/scan-bridge';
-import { hazelcastSettings, spawnCollecting, testLogger, testSeal, waitFor, type SpawnedProcess } from '@dolphin/test-support';
+import { isoMicros, type ScanRecord } from '@dolphin/core';
+import { ScanGenerator } from '@dolphin/scanfile';
+import { waitFor } from '@dolphin/test-support';
 import { Ledger } from '../src/index.ts';
+import { traderRig } from './rig.ts';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -36,56 +33,25 @@ interface RunResult {
 
 /** One run: a fresh member, the bridge in this process, the trader as its own process. */
 async function run(killAfter?: number): Promise<RunResult> {
-  const port = await freePort();
-  const clusterName = `trader-kill-${port}`;
-  const logger = testLogger('trader-process');
-  const member = await startMember({ port, clusterName, heapMb: 256, logger });
-  cleanups.push(() => member.stop(10_000));
-  const root = mkdtempSync(path.join(os.tmpdir(), 'dolphin-trader-kill-'));
-  // The trader refuses what Dolphin did not seal: the test's bridge and safety writes are sealed with its key.
-  const { keyFile, seal } = testSeal(root);
-  const conn = await connect({ settings: hazelcastSettings(clusterName, [member.address]), logger, firstConnectTimeoutMs: 30_000, seal });
-  cleanups.push(() => conn.shutdown());
-  const scanDir = path.join(root, 'scans');
-  const features = await openMap(conn, MapNames.FEATURES, featureScanSchema);
-  const history = new HistoryAppender(await conn.client.getRingbuffer<string>(HISTORY_RINGBUFFER), logger, 64, 1);
-  const bridge = new ScanBridge({
-    scanDir, stateDir: path.join(root, 'bridge'), quarantineDir: path.join(root, 'q'), settleMs: 2_000, catchUpMax: 1_000, source: 'test', logger,
-    seal: (t) => features.sealEncoded(Keys.LATEST_EIGEN_SCAN, t),
-    publish: (t) => features.setEncoded(Keys.LATEST_EIGEN_SCAN, t), appendHistory: (t) => history.append(t), flushHistory: () => history.flush(),
-  });
-  await bridge.start();
-  cleanups.push(() => bridge.stop());
-  await (await openMap(conn, MapNames.SAFETY, safetySchema)).set(Keys.SAFETY_LATEST, { posture: 'APEX', size_scale: 1, reasons: [], ts: isoMicros(BASE_NS) });
+  const r = await traderRig('trader-kill');
+  cleanups.push(() => r.cleanup());
+  await r.setSafety('APEX', isoMicros(BASE_NS));
+  const stateDir = path.join(r.root, 'trader');
+  const startTrader = () => r.startTrader({ stateDir, strategy: STRATEGY });
+  const decidedUpTo = async () => (await r.state())?.last_scan_number ?? 0;
 
-  const stateDir = path.join(root, 'trader');
-  const startTrader = (): SpawnedProcess => {
-    const p = spawnCollecting(process.execPath, [path.join(REPO_ROOT, 'services/event-trader/src/main.ts')], {
-      PATH: process.env.PATH, HZ_MEMBERS: member.address, HZ_CLUSTER_NAME: clusterName,
-      DOLPHIN_CONFIG_DIR: path.join(root, 'config'), DOLPHIN_STATE_DIR: stateDir, DOLPHIN__trader__strategy: JSON.stringify(STRATEGY),
-      DOLPHIN__security__keyFile: keyFile, DOLPHIN__scans__dir: scanDir,
-    }, { ipc: true });
-    cleanups.push(() => p.cleanup());
-    return p;
-  };
-  const ready = (p: SpawnedProcess) => new Promise<void>((resolve) => p.child.on('message', (m: { type?: string }) => m?.type === 'ready' && resolve()));
-  const stateMap = await openMap(conn, MapNames.STATE_BLUE, traderStateSchema);
-  const decidedUpTo = async () => (await stateMap.get(Keys.STATE_LATEST))?.last_scan_number ?? 0;
-
-  let trader = startTrader();
-  await ready(trader);
+  let trader = await startTrader();
   const rows = scans();
   for (const [i, row] of rows.entries()) {
-    writeScanFile(scanFilePath(scanDir, row.scan_number, row.timestamp_ns), encodeScans([row]), 'rename');
-    await new Promise((r) => setTimeout(r, 40));
+    r.put(row);
+    await new Promise((res) => setTimeout(res, 40));
     if (killAfter !== undefined && i === killAfter) {
       await waitFor(async () => (await decidedUpTo()) >= rows[killAfter]!.scan_number, 'the trader to reach the kill point');
       process.kill(trader.child.pid as number, 'SIGKILL');
       await trader.exited;
     }
     if (killAfter !== undefined && i === killAfter + 10) {
-      trader = startTrader(); // ten scans were published while it was dead
-      await ready(trader);
+      trader = await startTrader(); // ten scans were published while it was dead
     }
   }
   await waitFor(async () => (await decidedUpTo()) === rows.at(-1)!.scan_number, 'the last scan decided', 30_000);
