@@ -82,12 +82,16 @@ describe('scan-bridge process', () => {
     expect(new Set(ts).size, 'no duplicates').toBe(ts.length);
     expect(ts, 'in order, none missing').toEqual(produced);
 
+    // The history is appended in small batches after the put: give the last one its moment.
     const history = await conn.client.getRingbuffer<string>(HISTORY_RINGBUFFER);
-    const tail = (await history.tailSequence()).toNumber();
-    const head = (await history.headSequence()).toNumber();
-    const items = (await history.readMany(head, 0, tail - head + 1)) as unknown as { get(i: number): string; size(): number };
-    const historyTs = Array.from({ length: items.size() }, (_, i) => (JSON.parse(items.get(i)) as FeatureScan).timestamp_ns);
-    expect(historyTs, 'the history holds every scan once').toEqual(produced);
+    const historyTs = async () => {
+      const tail = (await history.tailSequence()).toNumber();
+      const head = (await history.headSequence()).toNumber();
+      const items = (await history.readMany(head, 0, tail - head + 1)) as unknown as { get(i: number): string; size(): number };
+      return Array.from({ length: items.size() }, (_, i) => (JSON.parse(items.get(i)) as FeatureScan).timestamp_ns);
+    };
+    await waitFor(async () => (await historyTs()).length >= produced.length, 'the history to hold as many scans as were written', 5_000).catch(() => undefined);
+    expect(await historyTs(), 'the history holds every scan once').toEqual(produced);
   });
 
   it('a scan forged into the map a year ahead (plain JSON, no MAC) does not stop a restarted bridge', async () => {
