@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createLogger, Keys, loadConfig, MapNames, MetaHealthFiles, metaHealthSchema, type MetaHealth } from '@dolphin/core';
-import { connect, openMap, watchMap, type HzConnection } from '@dolphin/hz';
+import { createLogger, isDolphinError, Keys, loadConfig, MapNames, MetaHealthFiles, metaHealthSchema, type MetaHealth, type ValueSeal } from '@dolphin/core';
+import { connect, openMap, openSeal, watchMap, type HzConnection } from '@dolphin/hz';
 
 const META_HEALTH_FILE = MetaHealthFiles.LATEST;
 const RESET_FILE = MetaHealthFiles.RESET;
@@ -64,8 +64,15 @@ export async function health(o: { json: boolean; watch: boolean; reset?: string 
   }
   const logger = createLogger({ service: 'dolphin-health', level: 'error' });
   let conn: HzConnection | undefined;
+  // With the install's key (when this user may read it), a record nobody sealed is not shown as health.
+  let seal: ValueSeal | undefined;
   try {
-    conn = await connect({ settings: config.hazelcast, logger, name: 'dolphin-health', firstConnectTimeoutMs: 2_000 });
+    seal = openSeal(config.stateDir, config.security.keyFile, { create: false });
+  } catch {
+    seal = undefined;
+  }
+  try {
+    conn = await connect({ settings: config.hazelcast, logger, name: 'dolphin-health', firstConnectTimeoutMs: 2_000, ...(seal ? { seal } : {}) });
   } catch {
     conn = undefined;
   }
@@ -91,12 +98,17 @@ export async function health(o: { json: boolean; watch: boolean; reset?: string 
   }
   const map = await openMap(conn, MapNames.META_HEALTH, metaHealthSchema);
   if (!o.watch) {
-    const h = (await map.get(Keys.META_HEALTH_LATEST)) as Record_ | undefined;
+    let refused: string | undefined;
+    const h = (await map.get(Keys.META_HEALTH_LATEST).catch((err: unknown) => {
+      if (!isDolphinError(err, 'DOLPHIN_HZ_UNSEALED') && !isDolphinError(err, 'DOLPHIN_HZ_BAD_SEAL')) throw err;
+      refused = (err as Error).message;
+      return undefined;
+    })) as Record_ | undefined;
     await conn.shutdown();
     if (!h) {
       const file = fromFile(config.stateDir);
       if (file) {
-        show(file, `${path.join(config.stateDir, META_HEALTH_FILE)} — DOLPHIN_META_HEALTH is empty`);
+        show(file, `${path.join(config.stateDir, META_HEALTH_FILE)} — ${refused ?? 'DOLPHIN_META_HEALTH is empty'}`);
         return file.status === 'GREEN' ? 0 : 1;
       }
       console.error('dolphin: DOLPHIN_META_HEALTH["latest"] is empty and there is no meta_health.json (is meta-health running?)');

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SEAL_FIELD, sealPlace, stripSeal, ValueSeal } from './seal.ts';
 
@@ -33,6 +33,15 @@ describe('ValueSeal', () => {
     const forged = `${JSON.stringify({ posture: 'HIBERNATE', size_scale: 0, reasons: [], ts: '2099-01-01T00:00:00Z' }).slice(0, -1)}${mac}`;
     expect(seal.open(place, forged)).toEqual({ ok: false, reason: 'bad-mac' });
     expect(seal.open(place, seal.seal(place, '{}'))).toEqual({ ok: true, text: '{}' });
+  });
+
+  it('is HMAC-SHA256 (RFC 2104) over the domain, the place and the text, for short and long keys', () => {
+    for (const k of [randomBytes(32), randomBytes(100)]) {
+      const s = new ValueSeal(k);
+      const sealed = s.seal(place, text);
+      const expected = createHmac('sha256', k).update(`dolphin-seal-v1\0${place}\0${text}`).digest('base64url');
+      expect(sealed.endsWith(`"_mac":"v1.${expected}"}`)).toBe(true);
+    }
   });
 
   it('refuses short keys and non-objects', () => {
