@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { isDolphinError, isoMicros, nowEpochNs, type FeatureScan, type Logger, type ScanRecord } from '@dolphin/core';
-import { readScanFileBytes, SCAN_FILE_RE, ScanDecoder, ScanFileErrors, scansInRange, type DecodeResult } from '@dolphin/scanfile';
+import { readScanFileBytes, ScanDecoder, ScanFileErrors, scansInRange, type DecodeResult } from '@dolphin/scanfile';
 import { ScanDirWatcher } from './dir-watcher.ts';
 import { LateScans } from './late-scans.ts';
 import type { BridgeMetrics } from './metrics.ts';
@@ -56,8 +56,6 @@ export interface BridgeOptions {
 const MTIME_SLACK_NS = 50e6;
 /** How many of the newest files a first start looks through for a valid newest scan. */
 const FIRST_START_LOOKBACK = 200;
-/** Files numbered one after another, in arrival order, after a held one: a steady stream, not a burst. */
-const STREAM_RUN = 3;
 /** Backoff while the map cannot be written (Hazelcast down or reconnecting). */
 const RETRY_INITIAL_MS = 100;
 const RETRY_MAX_MS = 5_000;
@@ -139,8 +137,6 @@ export class ScanBridge {
   private wake: (() => void) | undefined;
   /** When the last file event came (performance.now()): a burst is over after burstQuietMs of quiet. */
   private lastOfferMs = 0;
-  /** A scan is held for the burst it came in: arrivals wake the wait. */
-  private holding = false;
   /** Rejecters of the waits in progress, called by stop(). */
   private readonly stopWaiters = new Set<() => void>();
   /** The JSON of a scan whose put failed, reused on retry so a late first put and the retry are identical. */
@@ -223,7 +219,6 @@ export class ScanBridge {
     const item: FileItem = { kind: 'file', file, seenNs, settled, busy: false, dirty: false };
     this.queued.set(file, item);
     this.work.push(item);
-    if (this.holding) this.wake?.();
     this.kick();
   }
 
@@ -467,26 +462,6 @@ export class ScanBridge {
   }
 
   /**
-   * A steady producer after a fresh start (or a restart): the files that came after `held` are
-   * numbered one after another, in the order they arrived. Nothing will come out of order, so
-   * the hold can end without waiting for a quiet that a steady stream never has. A burst in
-   * name order (scan_10, scan_100, scan_1000, …) breaks the run at once and keeps waiting.
-   */
-  private inOrderStream(held: string): boolean {
-    let prev = nameNumber(held);
-    let run = 0;
-    for (let i = 1; i < this.work.length && prev !== undefined; i++) {
-      const w = this.work[i] as WorkItem;
-      if (w.kind !== 'file') return false;
-      const n = nameNumber(w.file);
-      if (n !== prev + 1) return false;
-      prev = n;
-      run++;
-    }
-    return run >= STREAM_RUN;
-  }
-
-  /**
    * Waits until no file event has come for `burstQuietMs` (at most `burstMaxMs`), then takes
    * every file queued behind `files` out of the line and publishes them all together, in time
    * order.
@@ -495,16 +470,11 @@ export class ScanBridge {
     const quietMs = this.o.burstQuietMs ?? 25;
     const begun = performance.now();
     const deadline = begun + (this.o.burstMaxMs ?? 250);
-    this.holding = true;
-    try {
-      for (;;) {
-        const now = performance.now();
-        const wait = Math.min(Math.max(this.lastOfferMs, begun) + quietMs - now, deadline - now);
-        if (wait <= 0 || this.stopped || (files.length === 1 && this.inOrderStream(files[0] as string))) break;
-        await this.sleep(wait); // an arrival wakes it (offer), to look at the stream again
-      }
-    } finally {
-      this.holding = false;
+    for (;;) {
+      const now = performance.now();
+      const wait = Math.min(Math.max(this.lastOfferMs, begun) + quietMs - now, deadline - now);
+      if (wait <= 0 || this.stopped) break;
+      await this.sleep(wait);
     }
     if (this.stopped) throw new Stopped('stopped');
     const taken: FileItem[] = [];
@@ -700,12 +670,6 @@ function describe(item: WorkItem, scanDir: string): string {
   if (item.kind === 'confirm') return 'read latest_eigen_scan';
   if (item.kind === 'history') return 'complete the scan history';
   return `${item.batch.files.length} files`;
-}
-
-/** The scan number a file's name gives (`scan_<n>_<HHMMSS>.arrow`), if it follows the layout. */
-function nameNumber(file: string): number | undefined {
-  const m = SCAN_FILE_RE.exec(path.basename(file));
-  return m ? Number(m[1]) : undefined;
 }
 
 function mtimeNsOf(file: string): number {
