@@ -48,9 +48,9 @@ const decideOnly: number[] = [];
 const rounds = quick ? 2 : 3;
 for (let r = 0; r < rounds; r++) {
   rmSync(cache, { recursive: true, force: true });
-  const cold = loadDayScans(scans, DATES[0] as string, cache);
+  const cold = await loadDayScans(scans, DATES[0] as string, cache);
   fromFiles.push(rate(cold.scans.length, cold.ms));
-  const warm = loadDayScans(scans, DATES[0] as string, cache);
+  const warm = await loadDayScans(scans, DATES[0] as string, cache);
   if (!warm.cached) throw new Error('the day cache was not used');
   fromCache.push(rate(warm.scans.length, warm.ms));
   const params = strategyParams();
@@ -63,14 +63,14 @@ for (let r = 0; r < rounds; r++) {
 const whole: number[] = [];
 for (let r = 0; r < rounds; r++) {
   const t0 = performance.now();
-  const out = executeModelDay({ date: DATES[0] as string, model: 'm1', strategy: {}, scansDir: scans, cacheDir: cache });
+  const out = await executeModelDay({ date: DATES[0] as string, model: 'm1', strategy: {}, scansDir: scans, cacheDir: cache });
   if (!out.ok) throw new Error(out.error);
   whole.push(rate(out.stats.scans, performance.now() - t0));
 }
 console.log(`  one core: decode from files ${Math.round(best(fromFiles))} scans/s, day cache ${Math.round(best(fromCache))}, decide() alone ${Math.round(best(decideOnly))}, whole model-day (cache warm) ${Math.round(best(whole))}`);
 
 // Every day cached first, so both jobs measure running, not the first decode.
-for (const d of DATES) loadDayScans(scans, d, cache);
+for (const d of DATES) await loadDayScans(scans, d, cache);
 const config = { scans, models: MODELS.map((m, i) => ({ signature: m, strategy: { takeProfitPct: 0.01 + i * 0.002 } })) };
 // One pool for every job, its threads started and warm before anything is timed: a worker's
 // start (≈ 0.4 s of module loading) is paid once per process, not per job.

@@ -27,28 +27,28 @@ function archive(): { dir: string; rows: ScanRecord[] } {
 }
 
 describe('day archive and its cache', () => {
-  it('reads a day back from the cache exactly as decoded from the files, in time order', () => {
+  it('reads a day back from the cache exactly as decoded from the files, in time order', async () => {
     const { dir } = archive();
     const cache = path.join(dir, '_cache');
-    const decoded = loadDayScans(dir, DATE, cache);
+    const decoded = await loadDayScans(dir, DATE, cache);
     expect(decoded.cached).toBe(false);
     expect(decoded.scans).toHaveLength(40);
     expect(decoded.unreadable).toEqual([expect.objectContaining({ file: 'scan_999_000000.arrow' })]);
     expect(decoded.scans.map((s) => s.timestamp_ns)).toEqual([...decoded.scans.map((s) => s.timestamp_ns)].sort((a, b) => a - b));
-    const again = loadDayScans(dir, DATE, cache);
+    const again = await loadDayScans(dir, DATE, cache);
     expect(again.cached).toBe(true);
     expect(again.scans).toEqual(decoded.scans);
     expect(again.unreadable).toEqual(decoded.unreadable);
     expect(again.scans.find((s) => 'replay_of_ns' in s)).toMatchObject({ replay_of_ns: 1.7e18 });
   });
 
-  it('a file added to the day makes a new cache', () => {
+  it('a file added to the day makes a new cache', async () => {
     const { dir } = archive();
     const cache = path.join(dir, '_cache');
-    loadDayScans(dir, DATE, cache);
+    await loadDayScans(dir, DATE, cache);
     const s = new ScanGenerator({ seed: 9, assets: 6, firstScanNumber: 500 }).next(T0 + 100e9);
     writeFileSync(scanFilePath(dir, s.scan_number, s.timestamp_ns), encodeScans([s]));
-    const after = loadDayScans(dir, DATE, cache);
+    const after = await loadDayScans(dir, DATE, cache);
     expect(after.cached).toBe(false);
     expect(after.scans).toHaveLength(41);
   });

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync,
 import path from 'node:path';
 import { SCAN_WINDOW_FIELDS, type Exf, type ScanRecord } from '@dolphin/core';
 import { Ledger, type InputRow, type SafetyInput } from '@dolphin/event-trader';
-import { decodeScanFile, isScanFileName } from '@dolphin/scanfile';
+import { isScanFileName, readScanFileBytes, ScanDecoder } from '@dolphin/scanfile';
 
 /** One day of archived scans, in time order, and what could not be read. */
 export interface DayScans {
@@ -49,7 +49,7 @@ const sha = (s: string) => createHash('sha1').update(s).digest('hex').slice(0, 1
  * renamed makes a new one; rewriting a file in place under the same name does not — delete the
  * cache then.
  */
-export function loadDayScans(scansDir: string, date: string, cacheDir?: string): DayScans {
+export async function loadDayScans(scansDir: string, date: string, cacheDir?: string): Promise<DayScans> {
   const t0 = performance.now();
   const dir = path.join(scansDir, date);
   if (!existsSync(dir)) return { scans: [], files: 0, unreadable: [], ms: performance.now() - t0, cached: false };
@@ -67,10 +67,29 @@ export function loadDayScans(scansDir: string, date: string, cacheDir?: string):
   }
   const scans: ScanRecord[] = [];
   const unreadable: DayScans['unreadable'] = [];
-  for (const name of names) {
-    const r = decodeScanFile(readFileSync(path.join(dir, name)));
-    if (r.kind === 'ok') scans.push(...r.rows);
-    else unreadable.push({ file: name, reason: r.reason });
+  // The scan folder is anyone's: sizes are checked before reading, and Arrow's fallback has a
+  // deadline, so a damaged or huge file costs a backtest one unreadable entry, not its worker.
+  const decoder = new ScanDecoder();
+  try {
+    for (const name of names) {
+      let got;
+      try {
+        got = readScanFileBytes(path.join(dir, name));
+      } catch (err) {
+        unreadable.push({ file: name, reason: `cannot be read: ${(err as Error).message}` });
+        continue;
+      }
+      if (got.kind === 'too-large') {
+        unreadable.push({ file: name, reason: `${got.size} bytes: larger than any scan, not read` });
+        continue;
+      }
+      const d = decoder.decode(got.bytes);
+      const r = d instanceof Promise ? await d : d;
+      if (r.kind === 'ok') scans.push(...r.rows);
+      else unreadable.push({ file: name, reason: r.reason });
+    }
+  } finally {
+    await decoder.close();
   }
   scans.sort((a, b) => a.timestamp_ns - b.timestamp_ns);
   if (cacheFile) {

@@ -23,12 +23,12 @@ export type ModelDayOutcome = { ok: true; result: ModelDayResult; stats: ModelDa
 const DAY_NS = 86_400e9;
 
 /** Loads the day's archive and runs the model over it; any problem is this model-day's failure alone. */
-export function executeModelDay(task: ModelDayTask): ModelDayOutcome {
+export async function executeModelDay(task: ModelDayTask): Promise<ModelDayOutcome> {
   const parsed = strategyParamsSchema.safeParse(task.strategy);
   if (!parsed.success) return { ok: false, error: `model ${task.model}: invalid strategy: ${formatIssues(parsed.error.issues).join('; ')}` };
   const params = parsed.data;
   try {
-    const day = loadDayScans(task.scansDir, task.date, task.cacheDir);
+    const day = await loadDayScans(task.scansDir, task.date, task.cacheDir);
     const from = Date.parse(`${task.date}T00:00:00Z`) * 1e6;
     const toolUsage: ModelDayResult['toolUsage'] = [{ tool: day.cached ? 'scan_files (day cache)' : 'scan_files', count: day.files, duration_ms: Math.round(day.ms * 100) / 100 }];
     let safetyAt: (ts: number) => SafetyInput | undefined;

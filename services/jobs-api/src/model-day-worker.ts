@@ -5,6 +5,5 @@ import { executeModelDay, type ModelDayTask } from './model-day-task.ts';
 
 parentPort?.on('message', (msg: { id: number; task: ModelDayTask }) => {
   const t0 = performance.now();
-  const outcome = executeModelDay(msg.task);
-  parentPort?.postMessage({ id: msg.id, outcome, ms: performance.now() - t0 });
+  void executeModelDay(msg.task).then((outcome) => parentPort?.postMessage({ id: msg.id, outcome, ms: performance.now() - t0 }));
 });
