@@ -13,7 +13,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger, DEFAULT_SERVICES, dolphinConfigSchema, Keys, MapNames, REPO_ROOT, seededRandom, serviceRegistrySchema, traderStateSchema } from '@dolphin/core';
-import { Ledger } from '@dolphin/event-trader';
+import { Ledger } from '@dolphin/ledger';
 import { connect, freePort, openMap, openSeal } from '@dolphin/hz';
 import { JobsDb } from '@dolphin/jobs-api';
 import { serveControl, Supervisor, writeRunFile, type ProcessState } from '@dolphin/supervisor';

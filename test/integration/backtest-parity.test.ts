@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isoMicros, Keys, MapNames, safetySchema, traderStateSchema, type Posture } from '@dolphin/core';
-import { Ledger } from '@dolphin/event-trader';
+import { Ledger } from '@dolphin/ledger';
 import { openMap, REPO_ROOT, type HzConnection } from '@dolphin/hz';
 import { JobsDb } from '@dolphin/jobs-api';
 import { spawnCollecting, startTestMember, startTestSupervisor, waitFor, type TestMember, type TestSupervisor } from '@dolphin/test-support';

@@ -7,9 +7,9 @@ import { KitErrors } from '@dolphin/service-kit';
 import { ScanFileErrors } from '@dolphin/scanfile';
 import { SupervisorErrors } from '@dolphin/supervisor';
 import { JobsErrors } from '@dolphin/jobs-api';
-import { TraderErrors } from '@dolphin/event-trader';
+import { LedgerErrors } from '@dolphin/ledger';
 
-const CATALOGUES: Record<string, Record<string, ErrorSpec>> = { core: CoreErrors, hz: HzErrors, 'service-kit': KitErrors, scanfile: ScanFileErrors, supervisor: SupervisorErrors, 'jobs-api': JobsErrors, 'event-trader': TraderErrors };
+const CATALOGUES: Record<string, Record<string, ErrorSpec>> = { core: CoreErrors, hz: HzErrors, 'service-kit': KitErrors, scanfile: ScanFileErrors, supervisor: SupervisorErrors, 'jobs-api': JobsErrors, ledger: LedgerErrors };
 
 describe('docs/errors.md', () => {
   const doc = readFileSync(path.join(REPO_ROOT, 'docs/errors.md'), 'utf8');

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { CoreErrors, dailyPnlSchema, featureScanSchema, formatIssues, Keys, makeError, MapNames, RingbufferNames, sealPlace, traderStateSchema } from '@dolphin/core';
 import { openMap, openText, sealingOf } from '@dolphin/hz';
+import { Ledger } from '@dolphin/ledger';
 import { runService } from '@dolphin/service-kit';
 import { strategyParamsSchema } from '@dolphin/strategy';
 import { GapFiller } from './gap-filler.ts';
 import { attachTraderListeners } from './listeners.ts';
-import { Ledger } from './ledger.ts';
 import { createTraderMetrics } from './metrics.ts';
 import { EventTrader } from './trader.ts';
 

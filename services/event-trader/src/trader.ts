@@ -1,8 +1,7 @@
 import { exfSchema, isDolphinError, isoMicros, nowEpochNs, obFeaturesSchema, safetySchema, type DailyPnl, type Exf, type FeatureScan, type Logger, type ObFeatures, type Safety, type ScanRecord, type TraderState } from '@dolphin/core';
 import { cents, decide, initialState, unrealized, type Decision, type DecisionInputs, type StrategyParams, type StrategyState } from '@dolphin/strategy';
-import { TraderErrors } from './errors.ts';
+import { LedgerErrors, type Ledger } from '@dolphin/ledger';
 import type { GapFiller, ScanSource } from './gap-filler.ts';
-import type { Ledger } from './ledger.ts';
 import type { TraderMetrics } from './metrics.ts';
 
 export interface TraderOptions {
@@ -34,7 +33,7 @@ interface Halt {
   since: string;
 }
 
-const LEDGER_CODES: readonly string[] = Object.values(TraderErrors).map((e) => e.code);
+const LEDGER_CODES: readonly string[] = Object.values(LedgerErrors).map((e) => e.code);
 const isLedgerDown = (err: unknown) => LEDGER_CODES.some((c) => isDolphinError(err, c));
 /** At most one warning this often about scans refused for their time. */
 const REFUSE_WARN_MS = 10_000;

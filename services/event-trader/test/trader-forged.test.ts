@@ -4,7 +4,7 @@ import { isoMicros, Keys, MapNames, safetySchema, type ScanRecord } from '@dolph
 import { connect, openMap } from '@dolphin/hz';
 import { ScanGenerator } from '@dolphin/scanfile';
 import { hazelcastSettings, testLogger, waitFor } from '@dolphin/test-support';
-import { Ledger } from '../src/index.ts';
+import { Ledger } from '@dolphin/ledger';
 import { traderRig, type TraderRig } from './rig.ts';
 
 // Any local process can write the member's maps (Hazelcast Community has no authentication).

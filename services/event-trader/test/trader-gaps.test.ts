@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Keys, type ScanRecord } from '@dolphin/core';
 import { scanFilePath, ScanGenerator } from '@dolphin/scanfile';
 import { waitFor } from '@dolphin/test-support';
-import { Ledger } from '../src/index.ts';
+import { Ledger } from '@dolphin/ledger';
 import { traderRig, type TraderRig } from './rig.ts';
 
 // Scans the trader never received: found in the scan files and decided in order, or recorded.

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isoMicros, type ScanRecord } from '@dolphin/core';
 import { ScanGenerator } from '@dolphin/scanfile';
 import { waitFor } from '@dolphin/test-support';
-import { Ledger } from '../src/index.ts';
+import { Ledger } from '@dolphin/ledger';
 import { traderRig } from './rig.ts';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];

@@ -8,7 +8,8 @@ import { encodeScans, scanFilePath, ScanGenerator, writeScanFile } from '@dolphi
 import { ScanBridge } from '@dolphin/scan-bridge';
 import { strategyParams } from '@dolphin/strategy';
 import { hazelcastSettings, testLogger, waitFor } from '@dolphin/test-support';
-import { attachTraderListeners, EventTrader, Ledger } from '../src/index.ts';
+import { Ledger } from '@dolphin/ledger';
+import { attachTraderListeners, EventTrader } from '../src/index.ts';
 
 const members: MemberHandle[] = [];
 const cleanups: Array<() => Promise<unknown> | unknown> = [];

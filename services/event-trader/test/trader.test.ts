@@ -8,7 +8,8 @@ import { encodeScans, scanFilePath, ScanGenerator, writeScanFile } from '@dolphi
 import { ScanBridge } from '@dolphin/scan-bridge';
 import { strategyParams } from '@dolphin/strategy';
 import { startTestMember, testLogger, waitFor, type TestMember } from '@dolphin/test-support';
-import { attachTraderListeners, EventTrader, Ledger } from '../src/index.ts';
+import { Ledger } from '@dolphin/ledger';
+import { attachTraderListeners, EventTrader } from '../src/index.ts';
 
 let member: TestMember;
 let conn: HzConnection;

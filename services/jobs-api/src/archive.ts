@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SCAN_WINDOW_FIELDS, type Exf, type ScanRecord } from '@dolphin/core';
-import { Ledger, type InputRow, type SafetyInput } from '@dolphin/event-trader';
+import { Ledger, type InputRow, type SafetyInput } from '@dolphin/ledger';
 import { isScanFileName, readScanFileBytes, ScanDecoder } from '@dolphin/scanfile';
 
 /** One day of archived scans, in time order, and what could not be read. */

@@ -1,5 +1,5 @@
 import { formatIssues } from '@dolphin/core';
-import type { SafetyInput } from '@dolphin/event-trader';
+import type { SafetyInput } from '@dolphin/ledger';
 import { initialState, strategyParamsSchema, type StrategyState } from '@dolphin/strategy';
 import { exfTimeline, loadDayScans, safetyTimeline } from './archive.ts';
 import type { ModelDayResult } from './db.ts';

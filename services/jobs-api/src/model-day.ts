@@ -1,5 +1,5 @@
 import { isoMicros, velDiv, type Exf, type ScanRecord } from '@dolphin/core';
-import type { SafetyInput } from '@dolphin/event-trader';
+import type { SafetyInput } from '@dolphin/ledger';
 import { cents, decide, unrealized, type Order, type StrategyParams, type StrategyState } from '@dolphin/strategy';
 import type { ModelDayResult, PositionRecord } from './db.ts';
 

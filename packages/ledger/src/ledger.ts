@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { makeError, type DolphinError } from '@dolphin/core';
 import type { DecisionInputs, Order, StrategyState } from '@dolphin/strategy';
-import { TraderErrors } from './errors.ts';
+import { LedgerErrors } from './errors.ts';
 
 /** The safety posture a decision saw (what decide() reads of it). */
 export type SafetyInput = NonNullable<DecisionInputs['safety']>;
@@ -374,8 +374,8 @@ export function ledgerError(err: unknown, file: string): unknown {
     else if (disk === 'readonly') primary = SQLITE_READONLY;
   }
   let e: DolphinError | undefined;
-  if (primary === SQLITE_FULL) e = makeError(TraderErrors.DOLPHIN_TRADER_LEDGER_FULL, `ledger ${file}: disk full (ENOSPC): no scan can be decided until space is freed (SQLite: ${said})`, { cause: err });
-  else if (primary === SQLITE_READONLY) e = makeError(TraderErrors.DOLPHIN_TRADER_LEDGER_READONLY, `ledger ${file}: read-only: no scan can be decided until it is writable (SQLite: ${said})`, { cause: err });
-  else if (primary === SQLITE_IOERR || primary === SQLITE_CANTOPEN) e = makeError(TraderErrors.DOLPHIN_TRADER_LEDGER_IO, `ledger ${file}: I/O error: no scan can be decided until it clears (SQLite: ${said})`, { cause: err });
+  if (primary === SQLITE_FULL) e = makeError(LedgerErrors.DOLPHIN_TRADER_LEDGER_FULL, `ledger ${file}: disk full (ENOSPC): no scan can be decided until space is freed (SQLite: ${said})`, { cause: err });
+  else if (primary === SQLITE_READONLY) e = makeError(LedgerErrors.DOLPHIN_TRADER_LEDGER_READONLY, `ledger ${file}: read-only: no scan can be decided until it is writable (SQLite: ${said})`, { cause: err });
+  else if (primary === SQLITE_IOERR || primary === SQLITE_CANTOPEN) e = makeError(LedgerErrors.DOLPHIN_TRADER_LEDGER_IO, `ledger ${file}: I/O error: no scan can be decided until it clears (SQLite: ${said})`, { cause: err });
   return e ?? err;
 }
