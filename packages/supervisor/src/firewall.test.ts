@@ -36,11 +36,12 @@ table inet dolphin_member {
   });
 
   it('root is always allowed, uids once and sorted; several ports on one address share a rule', () => {
-    const text = memberFirewallRuleset({ endpoints: [...loopbackEndpoints([5702, 5701]), { address: '10.0.0.6', port: 5701 }], uids: [4343, 0, 4242, 4343] });
+    // A member elsewhere: documentation addresses (RFC 3849), which nothing routes.
+    const text = memberFirewallRuleset({ endpoints: [...loopbackEndpoints([5702, 5701]), { address: '2001:db8::6', port: 5701 }], uids: [4343, 0, 4242, 4343] });
     expect(text).toContain('elements = { 0, 4242, 4343 }');
     expect(text).toContain('\t\tip daddr 127.0.0.0/8 tcp dport { 5701, 5702 } tcp flags');
     expect(text).toContain('\t\tip6 daddr ::1 tcp dport { 5701, 5702 } tcp flags');
-    expect(text).toContain('\t\tip daddr 10.0.0.6 tcp dport 5701 tcp flags');
+    expect(text).toContain('\t\tip6 daddr 2001:db8::6 tcp dport 5701 tcp flags');
     expect(text.match(/reject with tcp reset/g)).toHaveLength(3);
     expect(memberFirewallRuleset({ endpoints: loopbackEndpoints([5701]), uids: [] })).toContain('elements = { 0 }');
   });
@@ -64,7 +65,7 @@ describe('member endpoints of a configuration', () => {
   it('loopback on member.port; loopback members add their ports; other members by address', () => {
     expect(memberEndpoints(5701)).toEqual(loopbackEndpoints([5701]));
     expect(memberEndpoints(5701, ['127.0.0.1:5701', 'localhost:5703', '[::1]:5702'])).toEqual(loopbackEndpoints([5701, 5702, 5703]));
-    expect(memberEndpoints(5701, ['10.0.0.6:5701', '[fd00::6]:5801'])).toEqual([...loopbackEndpoints([5701]), { address: '10.0.0.6', port: 5701 }, { address: 'fd00::6', port: 5801 }]);
+    expect(memberEndpoints(5701, ['[2001:db8::6]:5701', '[2001:db8::7]:5801'])).toEqual([...loopbackEndpoints([5701]), { address: '2001:db8::6', port: 5701 }, { address: '2001:db8::7', port: 5801 }]);
   });
 
   it('a host name or a bad port is an error naming the member', () => {
