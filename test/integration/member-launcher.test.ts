@@ -32,7 +32,9 @@ describe('member launcher', () => {
     expect(health).toMatchObject({ nodeState: 'ACTIVE', clusterSize: 1 });
     expect(m.rssBytes()).toBeGreaterThan(10 * 1024 * 1024);
     expect(m.tail()).toMatch(/\[launcher-test\] \[5\.\d+\.\d+\]/);
-    expect(m.tail()).toMatch(new RegExp(`\\[127\\.0\\.0\\.1\\]:${port} is STARTED`));
+    // The member's log reaches the pipe a moment after its health check answers: wait for the line.
+    const startedLine = new RegExp(`\\[127\\.0\\.0\\.1\\]:${port} is STARTED`);
+    await waitFor(() => startedLine.test(m.tail()), 'the member to log that it is STARTED', 10_000);
     // Loopback only: every socket the JVM holds is bound to, and talks to, 127.0.0.0/8.
     const sockets = tcpSocketsOf(m.pid);
     expect(sockets.some((s) => s.state === 'LISTEN' && s.local === `127.0.0.1:${port}`)).toBe(true);
