@@ -26,11 +26,11 @@ const CLIENTS = 50;
 const logger = createLogger({ service: 'bench-dashboard', level: 'warn' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const { member, conn } = await startTradingMember('dashboard', quick, logger);
+const { member, conn, keyFile } = await startTradingMember('dashboard', quick, logger);
 
 const baseEnv = (root: string) => ({
   ...process.env, ...SERVICE_ENV, HZ_MEMBERS: member.address, HZ_CLUSTER_NAME: member.clusterName, DOLPHIN_LOG_LEVEL: 'warn',
-  DOLPHIN_CONFIG_DIR: path.join(root, 'config'), DOLPHIN_STATE_DIR: path.join(root, 'state'), DOLPHIN__scans__dir: JSON.stringify(path.join(root, 'scans')),
+  DOLPHIN_CONFIG_DIR: path.join(root, 'config'), DOLPHIN_STATE_DIR: path.join(root, 'state'), DOLPHIN__scans__dir: JSON.stringify(path.join(root, 'scans')), DOLPHIN__security__keyFile: keyFile,
 });
 
 function startService(name: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {

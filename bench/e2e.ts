@@ -76,7 +76,7 @@ console.log(`decide ${cost.decideNs.toFixed(0)} ns/scan, JSON.parse of the scan 
 const sealing = sealCost();
 console.log(`seal ${sealing.sealNs.toFixed(0)} ns/scan, open ${sealing.openNs.toFixed(0)} ns/scan`);
 
-const { member, settings, conn } = await startTradingMember('e2e', quick, logger);
+const { member, settings, conn, keyFile } = await startTradingMember('e2e', quick, logger);
 
 /**
  * The floor under the trading path on this machine: a bare Hazelcast `set` of a scan-sized
@@ -128,7 +128,7 @@ async function startServices(): Promise<Services> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'dolphin-bench-e2e-'));
   const env = {
     ...process.env, ...SERVICE_ENV, HZ_MEMBERS: member.address, HZ_CLUSTER_NAME: member.clusterName, DOLPHIN_LOG_LEVEL: 'warn',
-    DOLPHIN_CONFIG_DIR: path.join(root, 'config'), DOLPHIN_STATE_DIR: path.join(root, 'state'),
+    DOLPHIN_CONFIG_DIR: path.join(root, 'config'), DOLPHIN_STATE_DIR: path.join(root, 'state'), DOLPHIN__security__keyFile: keyFile,
     DOLPHIN__scans__dir: JSON.stringify(path.join(root, 'scans')),
   };
   const bridgeMetricsPort = await freePort();
