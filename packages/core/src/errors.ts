@@ -67,4 +67,5 @@ export const CoreErrors = defineErrors({
   DOLPHIN_CONTRACT_INVALID: { retryable: false, summary: 'A map value does not match the data contract; the message names map, key and field.' },
   DOLPHIN_CONTRACT_UNKNOWN_KEY: { retryable: false, summary: 'A key that the data contract does not define for that map.' },
   DOLPHIN_CONFIG_SECRET: { retryable: false, summary: 'A token file cannot be read, is too short, or other users may read it; or the production configuration has no token where it needs one.' },
+  DOLPHIN_CONFIG_CALENDAR: { retryable: false, summary: 'A schedule calendar that dolphin up cannot run: only `*-*-* HH:MM[:SS] UTC` and `daily UTC` (a time of day in UTC); the message names the calendar.' },
 });

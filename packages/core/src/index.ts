@@ -12,3 +12,4 @@ export * from './registry-defaults.ts';
 export * from './strip-types.ts';
 export * from './seal.ts';
 export * from './secrets.ts';
+export * from './calendar.ts';
