@@ -1,2 +1,3 @@
 export { Ledger, ledgerError, type FillRow, type DayTotals, type InputRow, type SafetyInput, type GapRow } from './ledger.ts';
+export { dayReport, readLedgerDay, liveLedgerFile, LIVE_LEDGER_FILE, type DayReport, type DayFill, type PostureChange, type LedgerDay } from './day-report.ts';
 export { LedgerErrors } from './errors.ts';
