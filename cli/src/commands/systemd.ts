@@ -3,7 +3,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rea
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '@dolphin/core';
-import { DEFAULT_UNIT_OPTIONS, effectiveRegistry, systemdUnits, type UnitOptions } from '@dolphin/supervisor';
+import { DEFAULT_UNIT_OPTIONS, effectiveRegistry, polkitRule, POLKIT_RULE_FILE, systemdUnits, unitOptionsFor, type UnitOptions } from '@dolphin/supervisor';
 import { REPO_ROOT } from '../paths.ts';
 
 export const UNIT_DIR = path.join(REPO_ROOT, 'deploy/systemd');
@@ -17,11 +17,13 @@ export function productionUnits(options: UnitOptions = DEFAULT_UNIT_OPTIONS): Ma
 }
 
 export function generate(o: { out: string; prefix: string; user: string }): number {
-  const units = productionUnits({ ...DEFAULT_UNIT_OPTIONS, prefix: o.prefix, user: o.user, cache: path.join(o.prefix, 'cache') });
+  const units = productionUnits(unitOptionsFor(o.prefix, { user: o.user }));
   mkdirSync(o.out, { recursive: true });
-  for (const old of readdirSync(o.out)) if (/^dolphin.*\.(service|target)$/.test(old) && !units.has(old)) rmSync(path.join(o.out, old));
+  for (const old of readdirSync(o.out)) if (/^dolphin.*\.(service|target|timer)$/.test(old) && !units.has(old)) rmSync(path.join(o.out, old));
   for (const [name, text] of units) writeFileSync(path.join(o.out, name), text);
-  console.log(`dolphin: wrote ${units.size} units to ${o.out}: ${[...units.keys()].join(', ')}`);
+  mkdirSync(path.join(o.out, 'polkit'), { recursive: true });
+  writeFileSync(path.join(o.out, 'polkit', POLKIT_RULE_FILE), polkitRule(o.user));
+  console.log(`dolphin: wrote ${units.size} units to ${o.out}: ${[...units.keys()].join(', ')}; and polkit/${POLKIT_RULE_FILE}`);
   return 0;
 }
 
@@ -36,7 +38,7 @@ export interface VerifyResult {
  * `security --offline=yes` for each unit's exposure.
  */
 export function verifyUnits(dir: string): VerifyResult {
-  const files = readdirSync(dir).filter((f) => /\.(service|target)$/.test(f)).sort();
+  const files = readdirSync(dir).filter((f) => /\.(service|target|timer)$/.test(f)).sort();
   const root = mkdtempSync(path.join(os.tmpdir(), 'dolphin-units-'));
   try {
     const sys = path.join(root, 'usr/lib/systemd/system');

@@ -1,4 +1,5 @@
 export * from './paths.ts';
+export * from './versions.ts';
 export * from './errors.ts';
 export * from './time.ts';
 export * from './random.ts';

@@ -59,6 +59,21 @@ function criticalRestartDefaults(raw: unknown): unknown {
   return { ...raw, restart: { ...CRITICAL_RESTART, ...raw.restart } };
 }
 
+/**
+ * A scheduled entry runs to completion at these times instead of running all the time: a
+ * systemd timer (dolphin-<name>.timer: OnCalendar, Persistent, RandomizedDelaySec) in
+ * production, the supervisor's own timer under `dolphin up`, from the same fields.
+ */
+export const scheduleSchema = z.strictObject({
+  /** A systemd calendar (systemd.time(7)) in UTC; `dolphin up` understands `*-*-* HH:MM[:SS] UTC`. */
+  calendar: z.string().min(1),
+  /** Run at start when a time passed while nothing ran (systemd: Persistent=). */
+  persistent: z.boolean().default(true),
+  /** Spread the start by up to this long (systemd: RandomizedDelaySec=). */
+  randomizedDelaySec: z.number().int().min(0).default(0),
+});
+export type Schedule = z.infer<typeof scheduleSchema>;
+
 /** One process of the registry. */
 export const serviceEntrySchema = z.preprocess(criticalRestartDefaults, z.strictObject({
   /**
@@ -88,6 +103,8 @@ export const serviceEntrySchema = z.preprocess(criticalRestartDefaults, z.strict
   metricsPort: z.number().int().min(0).max(65_535).default(0),
   /** Writes DOLPHIN_HEARTBEAT[name] (meta-health's M2 and frozen-service check). */
   heartbeat: z.boolean().default(true),
+  /** Run at these times, to completion (a oneshot), instead of all the time. */
+  schedule: scheduleSchema.optional(),
 }).superRefine((e, ctx) => {
   if (e.kind === 'command' && e.command === undefined) ctx.addIssue({ code: 'custom', path: ['command'], message: 'a command entry needs `command`' });
   if (e.kind !== 'command' && e.command !== undefined) ctx.addIssue({ code: 'custom', path: ['command'], message: `only a command entry takes \`command\` (this is a ${e.kind})` });

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { makeError, REPO_ROOT } from '@dolphin/core';
+import { makeError, pinnedVersion, REPO_ROOT } from '@dolphin/core';
 import { HzErrors } from './errors.ts';
 
 export { REPO_ROOT };
@@ -11,10 +11,7 @@ const FETCH_SCRIPT = path.join(REPO_ROOT, 'deploy/hazelcast/fetch-member.sh');
 
 /** The pinned Hazelcast version from scripts/versions.env. */
 export function pinnedHazelcastVersion(): string {
-  const text = readFileSync(path.join(REPO_ROOT, 'scripts/versions.env'), 'utf8');
-  const m = /^DOLPHIN_HZ_VERSION=(\S+)/m.exec(text);
-  if (!m?.[1]) throw new Error('scripts/versions.env: DOLPHIN_HZ_VERSION is missing');
-  return m[1];
+  return pinnedVersion('HZ');
 }
 
 function cacheDir(env: NodeJS.ProcessEnv): string {

@@ -5,7 +5,7 @@ export { startOrder, effectiveRegistry, entry, mainOf, type NamedEntry } from '.
 export { RotatingLog } from './rotating-log.ts';
 export { parseStat, readAllStats, groupUsage, groupAlive, type ProcStat, type GroupUsage } from './proc-stats.ts';
 export { serveControl, ControlClient, writeRunFile, readRunFile, removeRunFile, runFileSchema, type RunFile } from './control.ts';
-export { systemdUnits, DEFAULT_UNIT_OPTIONS, type UnitOptions } from './systemd-units.ts';
+export { systemdUnits, DEFAULT_UNIT_OPTIONS, unitOptionsFor, polkitRule, POLKIT_RULE_FILE, WATCHDOG_SEC, type UnitOptions } from './systemd-units.ts';
 export { SupervisorErrors } from './errors.ts';
 export { memberFirewallRuleset, memberEndpoints, loopbackEndpoints, uidOf, FIREWALL_TABLE, type MemberEndpoint, type MemberFirewallOptions } from './firewall.ts';
 export { DevReloader, type DevReloaderOptions, type ReloadReport } from './dev-reloader.ts';
