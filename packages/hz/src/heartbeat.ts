@@ -10,6 +10,8 @@ export interface HeartbeatOptions {
   logger: Logger;
   /** Extra fields merged into every beat (must keep to the heartbeat schema). */
   extra?: () => Record<string, unknown>;
+  /** Called on every tick, whether or not the write succeeds: proof that the event loop runs (systemd's watchdog). */
+  onTick?: () => void;
 }
 
 /**
@@ -33,7 +35,10 @@ export class HeartbeatWriter {
 
   async start(): Promise<void> {
     await this.beat();
-    this.timer = setInterval(() => void this.beat(), this.options.intervalMs);
+    this.timer = setInterval(() => {
+      this.options.onTick?.();
+      void this.beat();
+    }, this.options.intervalMs);
     this.timer.unref();
   }
 

@@ -15,7 +15,7 @@ import { ComponentStack, type CloseFn, type ComponentOptions, type CloseReport }
 import { Lifecycle } from './lifecycle.ts';
 import { createRegistry, serveMetrics } from './metrics-server.ts';
 import { StateRegistry, snapshotPath, takeSnapshot, writeSnapshot, type StateHandler } from './state.ts';
-import { sdNotify } from './sd-notify.ts';
+import { sdNotify, Watchdog } from './sd-notify.ts';
 import { countRefusals } from './refusals.ts';
 import { applyUmask, secureDir } from './file-modes.ts';
 
@@ -236,7 +236,11 @@ export async function runService(def: ServiceDefinition, options: ServiceRunOpti
     components.register('metrics-server', () => server.close());
   }
 
-  heartbeat = new HeartbeatWriter(hz, { service: def.name, version, intervalMs: config.heartbeat.intervalMs, logger });
+  // Under systemd (WatchdogSec=) the heartbeat's tick pets the watchdog: it does not depend on
+  // the cluster answering (a member outage must not get every service killed), only on the
+  // event loop running, so a frozen process is killed and restarted by systemd itself.
+  const watchdog = new Watchdog();
+  heartbeat = new HeartbeatWriter(hz, { service: def.name, version, intervalMs: config.heartbeat.intervalMs, logger, onTick: () => watchdog.pet() });
   await heartbeat.start();
   const hb = heartbeat;
   components.register('heartbeat', async () => {

@@ -98,7 +98,7 @@ export class MetaHealthDaemon {
       return undefined;
     }
     const sensors = score(observation);
-    const actions = this.o.cfg.recoveryVia === 'none' ? [] : this.planner.plan(observation, now, ownMember);
+    const actions = this.o.cfg.recoveryVia === 'none' ? [] : this.planner.plan(observation, now, ownMember).filter((a) => this.o.view.restartable?.(a.target) ?? true);
     for (const target of this.planner.spent()) {
       if (this.planner.spentJustNow(target, now)) {
         this.o.logger.error({ target, max: this.o.cfg.budget.max, windowMs: this.o.cfg.budget.windowMs },

@@ -15,6 +15,8 @@ export interface ProcessView {
   /** Dolphin's own control port to check (M4), if any. */
   controlPort(): number | undefined;
   restart(name: string): Promise<void>;
+  /** Whether recovery may restart this one through the view (default: all of them). */
+  restartable?(name: string): boolean;
 }
 
 const beatsOf = (registry: ServiceRegistry, name: string) => registry[name]?.heartbeat ?? (name !== 'member');
@@ -112,6 +114,15 @@ export class SystemdView implements ProcessView {
 
   async restart(name: string): Promise<void> {
     await systemctl(['restart', '--no-block', `dolphin-${name}.service`]);
+  }
+
+  /**
+   * Only the member: systemd restarts every unit that exits (Restart=always) and kills a Node
+   * service that stops petting its watchdog (WatchdogSec=), so the one thing left is a JVM that
+   * runs but does not answer, which cannot pet a watchdog. The polkit rule allows just that.
+   */
+  restartable(name: string): boolean {
+    return this.registry[name]?.kind === 'member';
   }
 }
 
