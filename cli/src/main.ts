@@ -170,4 +170,24 @@ firewallOptions(firewall.command('apply').description('apply it with nft -f - (a
 
 program.command('doctor').description('check the toolchain, the jar, the config and the cluster').action(() => exitWith(doctor()));
 
+program.command('install')
+  .description('install Dolphin as systemd services on this machine (as root): user, code and toolchain at the prefix, /etc/dolphin, units, enabled and started; re-running it applies changes and changes nothing else')
+  .option('--prefix <dir>', 'where the code and its toolchain go (root\'s, read-only to the services)', '/opt/dolphin')
+  .option('--user <name>', 'the system user the services run as (created)', 'dolphin')
+  .option('--scans <dir>', 'the folder scan files arrive in (default: scans.dir of the configuration, /var/lib/dolphin/scans)')
+  .option('--dry-run', 'print what it would do, change nothing', false)
+  .addOption(new Option('--wait <s>', 'how long to wait for every unit active and health GREEN').default(120).argParser(Number.parseFloat))
+  .action(async (o: { prefix: string; user: string; scans?: string; dryRun: boolean; wait: number }) => {
+    const { install } = await import('./commands/install.ts');
+    return exitWith(install({ prefix: o.prefix, user: o.user, scans: o.scans, dryRun: o.dryRun, waitS: o.wait }));
+  });
+program.command('uninstall')
+  .description('stop and remove what dolphin install put on this machine (as root)')
+  .option('--prefix <dir>', 'the install to remove', '/opt/dolphin')
+  .option('--keep-state', 'keep /etc/dolphin, /var/lib/dolphin and the user (a later install picks them up)', false)
+  .action(async (o: { prefix: string; keepState: boolean }) => {
+    const { uninstall } = await import('./commands/install.ts');
+    return exitWith(uninstall(o));
+  });
+
 await program.parseAsync();

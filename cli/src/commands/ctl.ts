@@ -62,6 +62,16 @@ export function statusTable(s: SupervisorStatus, health: HealthView): string {
 }
 
 export async function status(o: { json: boolean }): Promise<number> {
+  if (!ControlClient.fromRunFile(SUPERVISOR_RUN_FILE)) {
+    // No supervisor: systemd may be running Dolphin's units (dolphin install).
+    const { installedUnits, systemdStatusTable } = await import('../systemd-status.ts');
+    const units = installedUnits();
+    if (units.length > 0) {
+      const t = systemdStatusTable(units);
+      console.log(`${t.text}\n\n${readHealth().line}`);
+      return t.failed ? 1 : 0;
+    }
+  }
   const c = client();
   if (!c) return NOT_RUNNING;
   const s = await c.status();

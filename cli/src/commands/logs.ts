@@ -32,6 +32,9 @@ export async function logs(name: string, o: { lines: number; follow: boolean }):
   const dir = readRunFile(SUPERVISOR_RUN_FILE)?.logDir ?? LOG_DIR;
   const file = path.join(dir, `${name}.log`);
   if (!existsSync(file)) {
+    // Under systemd the services log to the journal.
+    const { installedUnits, journalLogs } = await import('../systemd-status.ts');
+    if (installedUnits().includes(`dolphin-${name}.service`)) return journalLogs(name, o);
     console.error(`dolphin: no log for "${name}" in ${dir}`);
     return 2;
   }
