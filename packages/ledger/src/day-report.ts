@@ -3,7 +3,9 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { makeError } from '@dolphin/core';
 import { LedgerErrors } from './errors.ts';
-import type { FillRow, InputRow } from './ledger.ts';
+import type { FillRow, InputRow, SafetyInput } from './ledger.ts';
+
+type Posture = SafetyInput['posture'];
 
 /** The live trader's ledger in a state folder (services/event-trader writes it). */
 export const LIVE_LEDGER_FILE = 'event-trader.db';
@@ -30,8 +32,8 @@ export interface DayFill {
 export interface PostureChange {
   at: string;
   /** null: the first posture the ledger recorded. */
-  from: string | null;
-  to: string;
+  from: Posture | null;
+  to: Posture;
   size_scale: number;
 }
 
@@ -56,7 +58,7 @@ export interface DayReport {
   /** The largest such fall as a percentage of its peak. */
   max_drawdown_pct: number;
   /** The posture in force when the day began (null: none recorded yet). */
-  posture_at_start: { posture: string; size_scale: number } | null;
+  posture_at_start: { posture: Posture; size_scale: number } | null;
   /** Each time the posture's name changed during the day. */
   posture_changes: PostureChange[];
 }
@@ -96,7 +98,7 @@ export function dayReport(date: string, rows: LedgerDay): DayReport {
   const inputs = [...rows.inputs].sort((a, b) => a.fromScanTsNs - b.fromScanTsNs);
   const atStart = inputs.filter((i) => i.fromScanTsNs < startNs).at(-1);
   const changes: PostureChange[] = [];
-  let current: string | null = atStart?.safety.posture ?? null;
+  let current: Posture | null = atStart?.safety.posture ?? null;
   for (const i of inputs.filter((x) => x.fromScanTsNs >= startNs && x.fromScanTsNs < startNs + DAY_NS)) {
     // The trader records every new safety value it decides with; a change is a new posture.
     if (i.safety.posture === current) continue;

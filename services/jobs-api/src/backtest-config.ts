@@ -21,9 +21,14 @@ export const backtestConfigSchema = z.strictObject({
   scans: z.string().min(1).transform(fromRoot).optional(),
   /**
    * The decisions' inputs as a live run saw them: the event trader's ledger records the safety
-   * posture each time it changed. Without it, every scan is decided at APEX, full size.
+   * posture each time it changed. `{"live": true}` is this install's own trader's ledger
+   * (<stateDir>/event-trader.db), wherever its state folder is. Without it, every scan is
+   * decided at APEX, full size.
    */
-  inputs: z.strictObject({ ledger: z.string().min(1).transform(fromRoot) }).optional(),
+  inputs: z.union([
+    z.strictObject({ ledger: z.string().min(1).transform(fromRoot) }),
+    z.strictObject({ live: z.literal(true) }),
+  ]).optional(),
   /** Archived indicator series (the replay files of services/indicators), counted and passed on. */
   indicators: z.string().min(1).transform(fromRoot).optional(),
   models: z.array(modelSchema).min(1).superRefine((models, ctx) => {

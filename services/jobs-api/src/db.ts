@@ -135,6 +135,18 @@ const SCHEMA = `
     kind text not null,
     message text not null
   );
+  -- A day's report of the daily batch (dolphin daily): the paper trader's day, and the backtest
+  -- job run for it. One per kind and day: a rerun replaces it. No foreign key to jobs: a report
+  -- stands on its own, and the job it names is looked up when it is read.
+  create table if not exists reports (
+    kind text not null check (kind in ('daily')),
+    date text not null,
+    job_id text,
+    report text not null,
+    created_at text not null,
+    updated_at text not null,
+    primary key (kind, date)
+  );
   create table if not exists tool_usage (
     id integer primary key autoincrement,
     job_id text not null references jobs (job_id) on delete cascade,
@@ -145,6 +157,17 @@ const SCHEMA = `
     duration_ms real not null
   );
 `;
+
+/** A stored day report (GET /reports/:date). */
+export interface ReportRow {
+  kind: 'daily';
+  date: string;
+  job_id: string | null;
+  /** The report as JSON text. */
+  report: string;
+  created_at: string;
+  updated_at: string;
+}
 
 export interface NewJob {
   configPath: string;
@@ -213,6 +236,10 @@ export class JobsDb {
       insertReasoning: p('insert into reasoning_logs (job_id, date, model, ts, scan_number, kind, message) values (?, ?, ?, ?, ?, ?, ?)'),
       insertTool: p('insert into tool_usage (job_id, date, model, tool, count, duration_ms) values (?, ?, ?, ?, ?, ?)'),
       holdingsOf: p('select symbol, side, quantity, entry_price from holdings where position_id = ? order by id'),
+      report: p('select * from reports where kind = ? and date = ?'),
+      putReport: p(`insert into reports (kind, date, job_id, report, created_at, updated_at) values (?, ?, ?, ?, ?, ?)
+                    on conflict (kind, date) do update set job_id = excluded.job_id, report = excluded.report, updated_at = excluded.updated_at`),
+      recentReports: p('select * from reports where kind = ? order by date desc limit ?'),
     };
   }
 
@@ -371,6 +398,24 @@ export class JobsDb {
   /** A model's equity at the end of each completed day. */
   equityByDay(jobId: string, model: string): Array<{ date: string; end_equity: number }> {
     return this.st.equity!.all(jobId, model) as never;
+  }
+
+  /** Stores a day's report, replacing the one of that day if any (`replaced`). */
+  putReport(r: { kind: 'daily'; date: string; jobId: string | null; report: unknown }, now = isoMicros()): { row: ReportRow; replaced: boolean } {
+    return this.tx(() => {
+      const replaced = this.st.report!.get(r.kind, r.date) !== undefined;
+      this.st.putReport!.run(r.kind, r.date, r.jobId, JSON.stringify(r.report), now, now);
+      return { row: this.report(r.kind, r.date) as ReportRow, replaced };
+    });
+  }
+
+  report(kind: 'daily', date: string): ReportRow | undefined {
+    return this.st.report!.get(kind, date) as ReportRow | undefined;
+  }
+
+  /** The newest days first. */
+  recentReports(kind: 'daily', limit = 20): ReportRow[] {
+    return this.st.recentReports!.all(kind, limit) as unknown as ReportRow[];
   }
 
   /** Answers a trivial query: the /health check. */

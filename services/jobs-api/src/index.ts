@@ -1,7 +1,8 @@
-export { JobsDb, type JobRow, type DetailRow, type PositionRecord, type ModelDayResult, type JobStatus } from './db.ts';
+export { JobsDb, type JobRow, type DetailRow, type PositionRecord, type ModelDayResult, type JobStatus, type ReportRow } from './db.ts';
 export { JobRunner, type RunnerOptions } from './runner.ts';
 export { WorkerPool } from './pool.ts';
-export { buildServer, jobView, jobSummary, triggerSchema } from './server.ts';
+export { buildServer, jobView, jobSummary, triggerSchema, reportListItem, reportView } from './server.ts';
+export { dayReportSchema, dailyReportBodySchema, liveDayReport, type DailyReportBody } from './reports.ts';
 export { resolveConfigPath, readBacktestConfig, parseBacktestConfig, backtestConfigSchema, type BacktestConfig } from './backtest-config.ts';
 export { parseDateSpec, normalizeDates } from './dates.ts';
 export { runModelDay, type ModelDayInput } from './model-day.ts';

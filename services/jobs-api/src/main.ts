@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { resolveToken } from '@dolphin/core';
+import { liveLedgerFile } from '@dolphin/ledger';
 import { runService } from '@dolphin/service-kit';
 import { JobsDb, processAlive } from './db.ts';
 import { createJobsMetrics } from './metrics.ts';
@@ -19,7 +20,7 @@ await runService({
     ctx.register('database', () => db.close());
     const pool = new WorkerPool(jobs.workers);
     ctx.register('workers', () => pool.close());
-    const runner = new JobRunner({ db, pool, logger: ctx.logger, metrics: createJobsMetrics(ctx.metrics, db), defaultScansDir: scans.dir, cacheDir: path.join(stateDir, 'scan-cache') });
+    const runner = new JobRunner({ db, pool, logger: ctx.logger, metrics: createJobsMetrics(ctx.metrics, db), defaultScansDir: scans.dir, cacheDir: path.join(stateDir, 'scan-cache'), liveLedger: liveLedgerFile(stateDir) });
     ctx.register('runner', () => runner.stop());
     const app = buildServer({ db, runner, jobs, metrics: ctx.metrics, logger: ctx.logger, token });
     await app.listen({ host: jobs.host, port: jobs.port });

@@ -16,6 +16,8 @@ export interface RunnerOptions {
   defaultScansDir: string;
   /** Decoded days kept between backtests (see loadDayScans). */
   cacheDir?: string;
+  /** This install's live trader's ledger, for configs whose inputs are `{"live": true}`. */
+  liveLedger?: string;
 }
 
 /**
@@ -108,6 +110,8 @@ export class JobRunner {
       log.warn({ error }, 'model-day failed');
     };
     if (!spec) return fail(`model ${model} is not in the job's config`);
+    const inputsLedger = config.inputs && 'ledger' in config.inputs ? config.inputs.ledger : config.inputs ? this.o.liveLedger : undefined;
+    if (config.inputs && inputsLedger === undefined) return fail('inputs.live: this runner was not told where the live trader\'s ledger is; run the job through the jobs API, or name the ledger (inputs.ledger)');
     let startState;
     if (previousDate !== undefined) {
       startState = db.endState(jobId, model, previousDate);
@@ -116,7 +120,7 @@ export class JobRunner {
     const task: ModelDayTask = {
       date, model, strategy: spec.strategy, scansDir: config.scans ?? this.o.defaultScansDir,
       ...(this.o.cacheDir ? { cacheDir: this.o.cacheDir } : {}),
-      ...(config.inputs ? { inputsLedger: config.inputs.ledger } : {}),
+      ...(inputsLedger ? { inputsLedger } : {}),
       ...(config.indicators ? { indicatorsDir: config.indicators } : {}),
       ...(startState ? { startState } : {}),
     };

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { isDolphinError, isoMicros, type JobsConfig, type Logger } from '@dolphin/core';
 import { readBacktestConfig, resolveConfigPath, type BacktestConfig } from './backtest-config.ts';
 import { dateSchema, normalizeDates } from './dates.ts';
-import { processAlive, type JobRow, type JobsDb } from './db.ts';
+import { processAlive, type JobRow, type JobsDb, type ReportRow } from './db.ts';
+import { dailyReportBodySchema, type DailyReportBody } from './reports.ts';
 import type { JobRunner } from './runner.ts';
 import { summarize } from './summary.ts';
 
@@ -62,6 +63,29 @@ export function jobSummary(db: JobsDb, job: JobRow) {
     }),
   };
 }
+
+/** A day report as GET /reports lists it: the day's figures and its job's status, not the fills. */
+export function reportListItem(db: JobsDb, row: ReportRow) {
+  const r = JSON.parse(row.report) as DailyReportBody['report'];
+  return {
+    date: row.date, kind: row.kind, job_id: row.job_id, job_status: row.job_id ? db.job(row.job_id)?.status ?? null : null,
+    trades: r.trades, entries: r.entries, realized_pnl: r.realized_pnl, fees: r.fees, max_drawdown: r.max_drawdown, max_drawdown_pct: r.max_drawdown_pct,
+    posture_changes: r.posture_changes.length, created_at: row.created_at, updated_at: row.updated_at,
+  };
+}
+
+/** A day report in full (GET /reports/:date), with its job as the status endpoint shows it and its per-model summary. */
+export function reportView(db: JobsDb, row: ReportRow) {
+  const job = row.job_id ? db.job(row.job_id) : undefined;
+  return {
+    date: row.date, kind: row.kind,
+    job: job ? { ...jobView(db, job), summary: jobSummary(db, job).models } : null,
+    report: JSON.parse(row.report) as DailyReportBody['report'],
+    created_at: row.created_at, updated_at: row.updated_at,
+  };
+}
+
+const issues = (e: z.ZodError) => e.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
 
 /**
  * The jobs API (Fastify). POST answers at once: the job runs in the background (JobRunner).
@@ -154,7 +178,38 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     return jobSummary(o.db, job);
   });
 
-  app.get('/jobs', async () => ({ jobs: o.db.recentJobs(20).map((j) => ({ job_id: j.job_id, status: j.status, created_at: j.created_at, completed_at: j.completed_at, progress: o.db.progress(j.job_id) })) }));
+  app.get('/jobs', async () => ({
+    jobs: o.db.recentJobs(20).map((j) => ({
+      job_id: j.job_id, status: j.status, config_path: j.config_path, date_range: JSON.parse(j.date_range) as string[], models: JSON.parse(j.models) as string[],
+      created_at: j.created_at, started_at: j.started_at, completed_at: j.completed_at, error: j.error, progress: o.db.progress(j.job_id),
+    })),
+  }));
+
+  // Day reports of the daily batch: stored by `dolphin daily` (POST, with the token), read by anyone who may read jobs.
+  app.post('/reports/daily', async (req, reply) => {
+    const body = dailyReportBodySchema.safeParse(req.body);
+    if (!body.success) return problem(reply, 422, issues(body.error));
+    const { job_id: jobId, report } = body.data;
+    if (jobId !== null && !o.db.job(jobId)) return problem(reply, 422, `no job ${jobId}: job_id names the backtest run for this day (or null)`);
+    const { row, replaced } = o.db.putReport({ kind: 'daily', date: report.date, jobId, report });
+    o.logger.info({ date: row.date, job_id: jobId, trades: report.trades, replaced }, 'day report stored');
+    return reply.code(replaced ? 200 : 201).send({ date: row.date, kind: row.kind, job_id: row.job_id, created_at: row.created_at, updated_at: row.updated_at, replaced });
+  });
+
+  app.get('/reports', async (req, reply) => {
+    const q = z.strictObject({ limit: z.coerce.number().int().min(1).max(366).default(20) }).safeParse(req.query);
+    if (!q.success) return problem(reply, 422, issues(q.error));
+    const reports = o.db.recentReports('daily', q.data.limit).map((r) => reportListItem(o.db, r));
+    return { reports, count: reports.length };
+  });
+
+  app.get('/reports/:date', async (req, reply) => {
+    const { date } = req.params as { date: string };
+    if (!dateSchema.safeParse(date).success) return problem(reply, 422, [{ field: 'date', message: `"${date.slice(0, 40)}" is not a date (YYYY-MM-DD)` }]);
+    const row = o.db.report('daily', date);
+    if (!row) return problem(reply, 404, `no report for ${date} (dolphin daily --date ${date} makes one)`);
+    return reportView(o.db, row);
+  });
 
   app.get('/health', async (_req, reply) => {
     let database = 'ok';
