@@ -1,5 +1,6 @@
 export { Supervisor, type SupervisorOptions, type SupervisorStatus } from './supervisor.ts';
-export { SupervisedProcess, type ProcessState, type ProcessStatus, type Usage, type LaunchSpec } from './supervised-process.ts';
+export { SupervisedProcess, type ProcessState, type ProcessStatus, type ScheduleView, type Usage, type LaunchSpec } from './supervised-process.ts';
+export { ScheduledRuns, planRun, scheduleRecordSchema, type PlannedRun, type ScheduleRecord } from './schedule.ts';
 export { RestartTracker, EXIT_CONFIG, type RestartVerdict, type ExitInfo } from './restart-policy.ts';
 export { startOrder, effectiveRegistry, entry, mainOf, type NamedEntry } from './registry.ts';
 export { RotatingLog } from './rotating-log.ts';

@@ -8,8 +8,23 @@ import { groupAlive } from './proc-stats.ts';
 import { RestartTracker, type ExitInfo } from './restart-policy.ts';
 import { RotatingLog } from './rotating-log.ts';
 
-/** stopped: not running, and not to be started by itself; failed: given up, until a person restarts it. */
-export type ProcessState = 'stopped' | 'starting' | 'running' | 'stopping' | 'backoff' | 'failed';
+/**
+ * stopped: not running, and not to be started by itself; failed: given up, until a person restarts
+ * it; scheduled: an entry with a schedule, waiting for its next time (the supervisor's status says
+ * so; a SupervisedProcess itself is never in it).
+ */
+export type ProcessState = 'stopped' | 'starting' | 'running' | 'stopping' | 'backoff' | 'failed' | 'scheduled';
+
+/** A scheduled entry's timer, as the status shows it. */
+export interface ScheduleView {
+  calendar: string;
+  persistent: boolean;
+  randomizedDelaySec: number;
+  /** ISO time of the next run (its elapse plus the random delay). */
+  nextRunAt: string | undefined;
+  /** ISO time of the last elapse the timer ran (runs by hand are not counted). */
+  lastTriggerAt: string | undefined;
+}
 
 /** What to run: resolved from the registry entry by the supervisor. */
 export interface LaunchSpec {
@@ -64,6 +79,8 @@ export interface ProcessStatus {
   logFile: string;
   /** Where it serves people (the dashboard, the jobs API), as it said over IPC once listening. */
   url: string | undefined;
+  /** Present for an entry that runs at its schedule's times. */
+  schedule?: ScheduleView;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

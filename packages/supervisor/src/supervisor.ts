@@ -6,6 +6,7 @@ import { MEMBER_CONFIG_FILE, memberJvmArgs, portAnswers, resolveJava, resolveMem
 import { SERVICE_ENV, SERVICE_NODE_FLAGS } from '@dolphin/service-kit';
 import { CLOCK_TICKS_PER_S, groupUsage, readAllStats } from './proc-stats.ts';
 import { mainOf, startOrder } from './registry.ts';
+import { ScheduledRuns } from './schedule.ts';
 import { SupervisedProcess, type LaunchSpec, type ProcessStatus } from './supervised-process.ts';
 
 const SETPRIV = '/usr/bin/setpriv';
@@ -36,12 +37,15 @@ export interface SupervisorStatus {
 /**
  * Runs the registry: starts in dependency order (each after the ones it depends on are ready or
  * have failed), watches every process group's memory, CPU and tasks each `sampleMs`, restarts
- * what exits or breaks a limit, stops in reverse order. Emits `state` (name, to, from, detail),
- * `exit` (name, exit, reason) and `warning` (name, message).
+ * what exits or breaks a limit, stops in reverse order. An entry with a `schedule` is not started
+ * at boot: it runs to completion at its times (ScheduledRuns), is never restarted, and waits as
+ * `scheduled` in between. Emits `state` (name, to, from, detail), `exit` (name, exit, reason) and
+ * `warning` (name, message).
  */
 export class Supervisor extends EventEmitter {
   readonly processes: SupervisedProcess[];
   private readonly byName = new Map<string, SupervisedProcess>();
+  private readonly schedules = new Map<string, ScheduledRuns>();
   private readonly o: SupervisorOptions;
   private sampler: NodeJS.Timeout | undefined;
   private lastTicks = new Map<string, { ticks: number; at: number; pid: number }>();
@@ -55,9 +59,14 @@ export class Supervisor extends EventEmitter {
     super();
     this.o = options;
     const s = options.config.supervisor;
-    this.processes = startOrder(options.registry).map((e) => {
+    this.processes = startOrder(options.registry).map((named) => {
+      // A scheduled run is a oneshot: done when it exits, whatever its code; no readiness to wait for.
+      const e = named.schedule ? { ...named, restart: { ...named.restart, mode: 'never' as const }, readiness: { ...named.readiness, kind: 'none' as const } } : named;
       const p = new SupervisedProcess(e.name, e, () => this.launchSpec(e.name, e), { logDir: options.logDir, logMaxBytes: s.logMaxBytes, logKeep: s.logKeep, logger: options.logger });
-      p.on('state', (to, from, detail) => this.emit('state', e.name, to, from, detail));
+      const runs = e.schedule && new ScheduledRuns(p, e.schedule, { stateDir: options.config.stateDir, logger: options.logger, onWarning: (m) => this.emit('warning', e.name, m) });
+      if (runs) this.schedules.set(e.name, runs);
+      // Between runs a scheduled entry is `scheduled`, not stopped.
+      p.on('state', (to, from, detail) => (runs && to === 'stopped' ? this.emit('state', e.name, 'scheduled', from, runs.words()) : this.emit('state', e.name, to, from, detail)));
       p.on('exit', (exit, reason) => this.emit('exit', e.name, exit, reason));
       this.byName.set(e.name, p);
       return p;
@@ -122,6 +131,14 @@ export class Supervisor extends EventEmitter {
     const settled = new Map<string, Promise<void>>();
     for (const p of this.processes) {
       const deps = p.entry.dependsOn.map((d) => settled.get(d)).filter((x): x is Promise<void> => x !== undefined);
+      const runs = this.schedules.get(p.name);
+      if (runs) {
+        // Nothing to wait for: it starts at its time, once what it depends on has started.
+        settled.set(p.name, Promise.resolve());
+        if (runs.error) this.emit('state', p.name, 'failed', 'stopped', runs.error);
+        else void Promise.all(deps).then(() => (this.stopping ? undefined : runs.arm()));
+        continue;
+      }
       const done = p.whenSettled();
       settled.set(p.name, done);
       void Promise.all(deps).then(() => (this.stopping ? undefined : p.start()));
@@ -134,6 +151,7 @@ export class Supervisor extends EventEmitter {
     this.stopping ??= (async () => {
       clearInterval(this.sampler);
       clearTimeout(this.gpuTimer);
+      for (const runs of this.schedules.values()) runs.close();
       for (const p of [...this.processes].reverse()) await p.stop('supervisor stopping');
       for (const p of this.processes) p.close();
     })();
@@ -149,8 +167,20 @@ export class Supervisor extends EventEmitter {
       pid: process.pid,
       startedAt: this.startedAt.toISOString(),
       uptimeS: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
-      services: this.processes.map((p) => p.status()),
+      services: this.processes.map((p) => this.statusOf(p)),
     };
+  }
+
+  /** A process's status; a scheduled one's says `scheduled`, its next run and its last exit between runs. */
+  private statusOf(p: SupervisedProcess): ProcessStatus {
+    const st = p.status();
+    const runs = this.schedules.get(p.name);
+    if (!runs) return st;
+    const schedule = runs.view();
+    if (runs.error) return { ...st, state: 'failed', detail: runs.error, schedule };
+    const idle = st.state === 'stopped' || st.state === 'failed';
+    const lastExit = st.lastExit ?? runs.lastExit;
+    return { ...st, state: idle ? 'scheduled' : st.state, detail: idle ? runs.words() : st.detail, ...(lastExit ? { lastExit } : {}), schedule };
   }
 
   private startSampling(): void {
