@@ -47,7 +47,7 @@ export class SupervisorView implements ProcessView {
       const s = await c.status();
       return s.services.map((p) => ({
         name: p.name, critical: p.critical, state: p.state, wanted: p.wanted, pid: p.pid, restarts: p.restarts,
-        beats: p.heartbeat, metricsPort: p.metricsPort,
+        beats: p.heartbeat, metricsPort: p.metricsPort, scheduled: p.schedule !== undefined,
       }));
     } catch {
       this.client = undefined; // a new supervisor may have a new run file
@@ -67,6 +67,24 @@ function systemctl(args: string[], timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('systemctl', args, { timeout: timeoutMs }, (err, stdout, stderr) => (err ? reject(new Error(`systemctl ${args.join(' ')}: ${stderr.trim() || err.message}`)) : resolve(stdout)));
   });
+}
+
+/**
+ * A unit's ActiveState/SubState as meta-health's process state. Long-running units restart
+ * themselves (Restart=always), so an inactive one was stopped by a person. A scheduled entry's
+ * unit is a oneshot its timer starts: `activating` while it runs, inactive between runs.
+ */
+export function unitState(active: string, sub: string, scheduled: boolean): { state: ProcessInfo['state']; wanted: boolean } {
+  if (scheduled) {
+    const state = active === 'activating' || active === 'active' || active === 'deactivating' ? 'running' : active === 'failed' ? 'failed' : 'scheduled';
+    return { state, wanted: true };
+  }
+  const state: ProcessInfo['state'] = active === 'active' ? 'running'
+    : sub === 'auto-restart' ? 'backoff'
+      : active === 'activating' ? 'starting'
+        : active === 'deactivating' ? 'stopping'
+          : active === 'failed' ? 'failed' : active === 'inactive' ? 'stopped' : 'unknown';
+  return { state, wanted: state !== 'stopped' };
 }
 
 /** systemd's view of the dolphin-<name>.service units (production). */
@@ -93,21 +111,14 @@ export class SystemdView implements ProcessView {
     const blocks = out.trim().split(/\n\s*\n/);
     return names.map((name, i) => {
       const kv = Object.fromEntries((blocks[i] ?? '').split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-      const active = kv.ActiveState ?? 'unknown';
-      const sub = kv.SubState ?? '';
-      const state: ProcessInfo['state'] = active === 'active' ? 'running'
-        : sub === 'auto-restart' ? 'backoff'
-          : active === 'activating' ? 'starting'
-            : active === 'deactivating' ? 'stopping'
-              : active === 'failed' ? 'failed' : active === 'inactive' ? 'stopped' : 'unknown';
-      const pid = Number(kv.MainPID);
       const e = this.registry[name];
+      const scheduled = e?.schedule !== undefined;
+      const { state, wanted } = unitState(kv.ActiveState ?? 'unknown', kv.SubState ?? '', scheduled);
+      const pid = Number(kv.MainPID);
       return {
-        name, critical: e?.critical ?? false, state,
-        // Units restart themselves (Restart=always): an inactive one was stopped by a person.
-        wanted: state !== 'stopped',
+        name, critical: e?.critical ?? false, state, wanted,
         pid: pid > 0 ? pid : undefined, restarts: Number(kv.NRestarts) || 0,
-        beats: beatsOf(this.registry, name), metricsPort: e?.metricsPort ?? 0,
+        beats: beatsOf(this.registry, name), metricsPort: e?.metricsPort ?? 0, scheduled,
       };
     });
   }
@@ -143,7 +154,7 @@ export class HeartbeatOnlyView implements ProcessView {
 
   async processes(): Promise<ProcessInfo[] | undefined> {
     return Object.entries(this.registry).filter(([, e]) => e.kind !== 'member').map(([name, e]) => ({
-      name, critical: e.critical, state: 'unknown', wanted: true, pid: undefined, restarts: 0, beats: e.heartbeat, metricsPort: e.metricsPort,
+      name, critical: e.critical, state: 'unknown', wanted: true, pid: undefined, restarts: 0, beats: e.heartbeat, metricsPort: e.metricsPort, scheduled: e.schedule !== undefined,
     }));
   }
 

@@ -68,6 +68,13 @@ describe('recovery', () => {
     expect(run(new RecoveryPlanner(cfg), 0, 60_000, () => obs({ processes: [proc('member'), proc('indicators', { critical: false, state: 'stopped' })] }))).toEqual([]);
   });
 
+  it('never restarts a scheduled entry: not between its runs (even critical), nor a run that does not beat', () => {
+    const idle = () => obs({ processes: [proc('member'), proc('daily', { scheduled: true, state: 'stopped', pid: undefined, heartbeat: undefined })] });
+    expect(run(new RecoveryPlanner(cfg), 0, 60_000, idle)).toEqual([]);
+    const quiet = () => obs({ processes: [proc('member'), proc('daily', { scheduled: true, heartbeat: undefined })] });
+    expect(run(new RecoveryPlanner(cfg), 0, 60_000, quiet)).toEqual([]);
+  });
+
   it('a spent budget holds until a reset, also across a restart of meta-health (its memory)', () => {
     const p = new RecoveryPlanner(cfg);
     const frozen = () => obs({ processes: [proc('member'), proc('scan-bridge', { heartbeat: { ageMs: 60_000, pid: 7, state: 'running' } })] });

@@ -101,7 +101,8 @@ export class RecoveryPlanner {
     // Heartbeats say nothing while Hazelcast is down, nor for a while after it came back.
     const busUpFor = this.hazelcastUpSince === undefined ? 0 : now - this.hazelcastUpSince;
     for (const p of o.processes) {
-      if (p.name === 'member') continue;
+      // A scheduled entry runs to completion at its times: down between them, and its own timer's to run.
+      if (p.name === 'member' || p.scheduled) continue;
       const eligible = p.beats && p.wanted && p.state === 'running' && busUpFor >= frozenAfterMs;
       const stale = p.heartbeat !== undefined && p.heartbeat.pid === p.pid && p.heartbeat.ageMs > frozenAfterMs;
       // No beat from this process yet: it may have just started, so that must last too.

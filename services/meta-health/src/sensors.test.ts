@@ -104,6 +104,29 @@ describe('rm_meta from an observation', () => {
   });
 });
 
+describe('scheduled entries (the daily batch): they run at their times, so not running is their normal state', () => {
+  it('waiting for its time, or stopped after a run, it lowers neither M1 nor M2, even when marked critical and beating', () => {
+    const o = healthy();
+    o.processes.push(proc('daily', { scheduled: true, state: 'scheduled', pid: undefined, heartbeat: undefined }));
+    o.processes.push(proc('nightly', { scheduled: true, state: 'stopped', pid: undefined, heartbeat: undefined }));
+    const s = score(o);
+    expect(s).toMatchObject({ m1_proc: 1, m2_heartbeat: 1, rm_meta: 1, status: 'GREEN' });
+    expect(s.processes.daily).toMatchObject({ score: 1, status: 'scheduled', state: 'scheduled' });
+    expect(s.processes.nightly).toMatchObject({ score: 1, status: 'scheduled' });
+  });
+
+  it('while it runs, its heartbeat counts like any other; a run that failed shows FAILED without lowering M1', () => {
+    const o = healthy();
+    o.processes.push(proc('daily', { scheduled: true, heartbeat: { ageMs: 45_000, pid: 100, state: 'running' } }));
+    expect(score(o).m2_heartbeat).toBeLessThan(1);
+    expect(score(o).m1_proc).toBe(1);
+    const failed = healthy();
+    failed.processes.push(proc('daily', { scheduled: true, state: 'failed', pid: undefined, heartbeat: undefined }));
+    expect(score(failed)).toMatchObject({ m1_proc: 1, m2_heartbeat: 1, status: 'GREEN' });
+    expect(score(failed).processes.daily?.status).toBe('FAILED');
+  });
+});
+
 describe('warnings from valid values', () => {
   it('a halted trader (its state valid, fresh, saying halted) is DEGRADED, its reason in the state source', () => {
     const o = healthy();

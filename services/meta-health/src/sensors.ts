@@ -49,8 +49,13 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
 export interface ProcessObservation {
   name: string;
   critical: boolean;
-  /** running; starting/backoff (being restarted); stopped; failed; unknown (no process view). */
-  state: 'running' | 'starting' | 'backoff' | 'stopping' | 'stopped' | 'failed' | 'unknown';
+  /** running; starting/backoff (being restarted); stopped; failed; scheduled (waiting for its time); unknown (no process view). */
+  state: 'running' | 'starting' | 'backoff' | 'stopping' | 'stopped' | 'failed' | 'scheduled' | 'unknown';
+  /**
+   * Runs at its schedule's times, to completion (the daily batch): not running is its normal
+   * state, so it never counts against M1, nor against M2 unless a run is going.
+   */
+  scheduled?: boolean;
   /** Meant to run: false when a person stopped it. */
   wanted: boolean;
   pid: number | undefined;
@@ -98,9 +103,9 @@ export interface Sensors {
 
 /** The sensors, rm_meta and its status from one observation. */
 export function score(o: Observation): Sensors {
-  const critical = o.processes.filter((p) => p.critical && p.wanted);
+  const critical = o.processes.filter((p) => p.critical && p.wanted && !p.scheduled);
   const m1 = critical.length === 0 ? 1 : critical.filter((p) => p.state === 'running').length / critical.length;
-  const beating = o.processes.filter((p) => p.beats && p.wanted && p.state !== 'stopped');
+  const beating = o.processes.filter((p) => p.beats && p.wanted && p.state !== 'stopped' && (!p.scheduled || p.state === 'running'));
   const beatScores = beating.map((p) => heartbeatScore(p.heartbeat?.ageMs));
   const m2 = blend(beatScores);
   const fresh = o.sources.map((s) => ({ s, f: freshness(s.ageMs) }));
@@ -112,13 +117,16 @@ export function score(o: Observation): Sensors {
 
   const processes: Sensors['processes'] = {};
   for (const p of o.processes) {
-    const hb = p.beats && p.state !== 'stopped' ? heartbeatScore(p.heartbeat?.ageMs) : 1;
-    const up = p.state === 'running' ? 1 : 0;
+    // Between its runs a scheduled entry is as it should be.
+    const waiting = p.scheduled === true && (p.state === 'scheduled' || p.state === 'stopped');
+    const hb = p.beats && p.state !== 'stopped' && !waiting ? heartbeatScore(p.heartbeat?.ageMs) : 1;
+    const up = p.state === 'running' || waiting ? 1 : 0;
     const s = Math.min(up, hb);
     const status = !p.wanted ? 'stopped by request'
       : p.state === 'failed' ? 'FAILED'
-        : p.state !== 'running' ? p.state
-          : hb === 1 ? 'ok' : p.heartbeat === undefined ? 'no heartbeat' : `heartbeat ${Math.round((p.heartbeat.ageMs) / 1000)} s old`;
+        : waiting ? 'scheduled'
+          : p.state !== 'running' ? p.state
+            : hb === 1 ? 'ok' : p.heartbeat === undefined ? 'no heartbeat' : `heartbeat ${Math.round((p.heartbeat.ageMs) / 1000)} s old`;
     processes[p.name] = {
       score: s, status, state: p.state, restarts: p.restarts,
       ...(p.pid !== undefined ? { pid: p.pid } : {}),
