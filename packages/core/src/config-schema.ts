@@ -108,6 +108,15 @@ export const jobsConfigSchema = z.strictObject({
   bodyLimitBytes: z.number().int().min(256).default(16_384),
   /** At most this many dates in one job. */
   maxDates: z.number().int().min(1).default(366),
+  /** The daily batch (`dolphin daily`): the backtest it runs for yesterday through this API. */
+  daily: z.strictObject({
+    /** A backtest config in configsDir (default daily.json: the live scans, with the live trader's postures). */
+    configPath: z.string().min(1).default('daily.json'),
+    /** Its models to run (default: the config's enabled ones). */
+    models: z.array(z.string().min(1)).min(1).optional(),
+    /** Give up waiting for the job after this long (the unit's start timeout is an hour). */
+    timeoutS: z.number().int().positive().default(3_000),
+  }).prefault({}),
 });
 export type JobsConfig = z.infer<typeof jobsConfigSchema>;
 

@@ -30,4 +30,14 @@ export const DEFAULT_SERVICES = {
   'jobs-api': { limits: { memoryMaxMb: 512, tasksMax: 64, cpuQuotaPct: 200 } },
   // Read-only; not after the member: it shows that the member is down, and must start without it.
   dashboard: { limits: { memoryMaxMb: 192, tasksMax: 64, cpuQuotaPct: 50 } },
+  // The daily batch (`dolphin daily`): yesterday's backtest through the jobs API and the paper
+  // trader's day report, at 00:15 UTC plus up to 10 min (a dolphin-daily.timer in production,
+  // the supervisor's own timer under dolphin up); runs to completion, never restarted.
+  daily: {
+    kind: 'service', main: 'cli/src/main.ts', args: ['daily'], dependsOn: ['jobs-api'], heartbeat: false,
+    readiness: { kind: 'none' }, restart: { mode: 'never' },
+    schedule: { calendar: '*-*-* 00:15:00 UTC', persistent: true, randomizedDelaySec: 600 },
+    // It waits on HTTP and reads the ledger: the backtest itself runs in the jobs API.
+    limits: { memoryMaxMb: 192, tasksMax: 32, cpuQuotaPct: 50 },
+  },
 } as const;
