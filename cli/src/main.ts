@@ -29,6 +29,8 @@ Examples:
   ./dolphin restart scan-bridge
   ./dolphin down               stop everything a running ./dolphin up started
   ./dolphin backtest --config demo.json --dates 2026-12-01..2026-12-02
+  ./dolphin daily [--date 2026-12-02]   the daily batch now: yesterday's backtest and paper-trading report
+  ./dolphin jobs               recent backtest jobs and day reports
   ./dolphin test               typecheck, then every unit and integration test
   ./dolphin test test/integration/cluster.test.ts
   HZ_MEMBERS=hz1:5701,hz2:5701 ./dolphin up   join an existing cluster instead of starting a member
@@ -138,6 +140,25 @@ program.command('backtest')
     // Loaded only for this command: the jobs API's modules stay out of every other command's start.
     const { backtest } = await import('./commands/backtest.ts');
     return exitWith(backtest(o));
+  });
+
+program.command('daily')
+  .description("the daily batch, as its timer runs it: the configured backtest (jobs.daily) of a day through the jobs API, and the paper trader's report of that day from its ledger, stored in the jobs database")
+  .option('--date <YYYY-MM-DD>', 'the UTC day (default: yesterday)')
+  .addOption(new Option('--wait-api <s>', 'wait this long for the jobs API to answer first').default(30).argParser(Number.parseFloat))
+  .addHelpText('after', '\nExit status: 0 done; 1 the backtest failed, was partial or did not finish in jobs.daily.timeoutS (the report is stored all the same); 2 a bad --date; 66 no live ledger; 69 the jobs API does not answer; 78 the token or the configured backtest refused.')
+  .action(async (o: { date?: string; waitApi: number }) => {
+    const { daily } = await import('./commands/daily.ts');
+    return exitWith(daily({ ...(o.date ? { date: o.date } : {}), waitApiS: o.waitApi }));
+  });
+
+program.command('jobs')
+  .description('the jobs API\'s recent backtest jobs and the day reports of the daily batch')
+  .option('--json', 'both lists as JSON', false)
+  .addOption(new Option('-n, --limit <n>', 'day reports to list').default(14).argParser((v) => Number.parseInt(v, 10)))
+  .action(async (o: { json: boolean; limit: number }) => {
+    const { jobsCommand } = await import('./commands/jobs.ts');
+    return exitWith(jobsCommand(o));
   });
 
 program.command('service')
