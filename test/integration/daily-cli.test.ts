@@ -1,10 +1,12 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SERVICES } from '@dolphin/core';
 import { freePort, REPO_ROOT } from '@dolphin/hz';
 import { Ledger } from '@dolphin/ledger';
-import { spawnCollecting } from '@dolphin/test-support';
+import { ControlClient } from '@dolphin/supervisor';
+import { spawnCollecting, startTestSupervisor, waitFor } from '@dolphin/test-support';
 import { apiRig, call, writeArchive, type ApiRig } from '../../services/jobs-api/test/rig.ts';
 
 // `dolphin daily` and `dolphin jobs` as an operator (or the systemd unit) runs them: the CLI as a
@@ -110,6 +112,35 @@ describe('dolphin daily', () => {
     const noLedger = await dolphin(['daily', '--date', DATE], { DOLPHIN_STATE_DIR: empty });
     expect(noLedger.code, noLedger.out).toBe(66);
     expect(noLedger.out).toContain(path.join(empty, 'event-trader.db'));
+  });
+});
+
+describe('the daily entry of the registry under the supervisor (dolphin up)', () => {
+  it('waits as scheduled; run now by hand (dolphin restart daily), it stores the day and exits 0, and is not started again', async () => {
+    // The children's configuration as a file: the supervisor hands no child an environment variable named like a secret.
+    const cfg = mkdtempSync(path.join(os.tmpdir(), 'dolphin-daily-cfg-'));
+    mkdirSync(cfg, { recursive: true });
+    writeFileSync(path.join(cfg, 'dolphin.json'), JSON.stringify({ jobs: { port: rig.port, configsDir: rig.configs, tokenFile } }));
+    const s = await startTestSupervisor({ daily: { ...DEFAULT_SERVICES.daily, dependsOn: [] } }, { env: { DOLPHIN_CONFIG_DIR: cfg, DOLPHIN_STATE_DIR: rig.stateDir } });
+    try {
+      await s.supervisor.startAll();
+      const control = ControlClient.fromRunFile(s.runFile)!;
+      const before = (await control.status()).services[0]!;
+      expect(before).toMatchObject({ name: 'daily', state: 'scheduled', schedule: { calendar: '*-*-* 00:15:00 UTC', persistent: true, randomizedDelaySec: 600 } });
+      const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+      expect((await control.act('daily', 'restart')).status).toBe(202);
+      await waitFor(async () => (await control.status()).services[0]?.lastExit !== undefined, 'the daily run to end', 120_000);
+      const after = (await control.status()).services[0]!;
+      const log = readFileSync(after.logFile, 'utf8');
+      expect(after.lastExit?.code, log).toBe(0);
+      expect(after.state).toBe('scheduled');
+      expect(log).toContain(`daily batch for ${yesterday}`);
+      expect((await call(rig.url, 'GET', `/reports/${yesterday}`)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect((await control.status()).services[0]).toMatchObject({ state: 'scheduled', restarts: 1, lastExit: after.lastExit });
+    } finally {
+      await s.stop();
+    }
   });
 });
 
