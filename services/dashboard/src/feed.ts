@@ -3,6 +3,7 @@ import {
 } from '@dolphin/core';
 import { openMap, watchMap, withTimeout, type HzConnection, type TypedMap, type Watch } from '@dolphin/hz';
 import { ControlClient } from '@dolphin/supervisor';
+import type { DailyReportView } from '../web/snapshot.ts';
 import type { DashboardModel, JobsListing, SupervisedRow } from './model.ts';
 
 export interface FeedOptions {
@@ -141,7 +142,7 @@ export class DashboardFeed {
       const status = await client.status();
       this.o.model.onSupervisor(status.services.map((s): SupervisedRow => ({
         name: s.name, state: s.state, pid: s.pid, critical: s.critical, uptimeS: s.uptimeS, restarts: s.restarts,
-        usage: s.usage, detail: s.detail, heartbeat: s.heartbeat,
+        usage: s.usage, detail: s.detail, heartbeat: s.heartbeat, schedule: s.schedule, lastExit: s.lastExit,
       })));
     } catch (err) {
       this.o.model.onSupervisor(new Error(`supervisor: ${message(err)}`));
@@ -149,11 +150,15 @@ export class DashboardFeed {
   }
 
   private async pollJobs(): Promise<void> {
+    const get = async <T>(route: string): Promise<T> => {
+      const res = await withTimeout(fetch(`${this.o.jobsUrl}${route}`, { signal: AbortSignal.timeout(2_000) }), 2_500, 'jobs API');
+      if (!res.ok) throw new Error(`${route}: HTTP ${res.status}`);
+      return (await res.json()) as T;
+    };
     try {
-      const res = await withTimeout(fetch(`${this.o.jobsUrl}/jobs`, { signal: AbortSignal.timeout(2_000) }), 2_500, 'jobs API');
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const body = (await res.json()) as { jobs?: JobsListing[] };
-      this.o.model.onJobs(body.jobs ?? []);
+      // The jobs, and the daily batch's latest day report.
+      const [jobs, reports] = await Promise.all([get<{ jobs?: JobsListing[] }>('/jobs'), get<{ reports?: DailyReportView[] }>('/reports?limit=1')]);
+      this.o.model.onJobs(jobs.jobs ?? [], reports.reports?.[0] ?? null);
     } catch (err) {
       this.o.model.onJobs(new Error(`jobs API at ${this.o.jobsUrl}: ${message((err as Error).cause ?? err)}`));
     }

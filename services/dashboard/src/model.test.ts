@@ -101,6 +101,27 @@ describe('DashboardModel', () => {
     expect(s.jobs).toMatchObject({ rows: [{ job_id: 'j1', completed: 2, failed: 1, total: 8 }], error: /ECONNREFUSED/ });
   });
 
+  it('the daily batch: the latest day report with its backtest\'s status, and the daily entry\'s next run from the supervisor; kept when the jobs API fails', () => {
+    const { m } = model();
+    expect(m.snapshot().jobs.daily).toEqual({ report: null, schedule: null });
+    m.onJobs(
+      [{ job_id: 'j1', status: 'completed', config_path: 'daily.json', date_range: ['2026-12-01'], created_at: 'x', completed_at: 'y', progress: { completed: 2, failed: 0, total_model_days: 2 } }],
+      { date: '2026-12-01', trades: 3, realized_pnl: 12.5, fees: 1.2, max_drawdown: 4, max_drawdown_pct: 0.02, posture_changes: 2, job_id: 'j1', job_status: 'completed', updated_at: '2026-12-02T00:21:07.000000Z' },
+    );
+    m.onSupervisor([
+      { name: 'jobs-api', state: 'running' },
+      { name: 'daily', state: 'scheduled', detail: 'next run 2026-12-03 00:19:44 UTC; last run 2026-12-02 00:21:07 UTC exited with code 0', schedule: { nextRunAt: '2026-12-03T00:19:44.000Z' }, lastExit: { code: 0, at: '2026-12-02T00:21:07.000Z', reason: 'exited with code 0' } },
+    ]);
+    const s = m.snapshot();
+    expect(s.jobs.rows[0]).toMatchObject({ job_id: 'j1', config_path: 'daily.json', dates: '2026-12-01' });
+    expect(s.jobs.daily).toEqual({
+      report: { date: '2026-12-01', trades: 3, realized_pnl: 12.5, fees: 1.2, max_drawdown: 4, max_drawdown_pct: 0.02, posture_changes: 2, job_id: 'j1', job_status: 'completed', updated_at: '2026-12-02T00:21:07.000000Z' },
+      schedule: { state: 'scheduled', next_run_at: '2026-12-03T00:19:44.000Z', last_exit: 'exited with code 0' },
+    });
+    m.onJobs(new Error('jobs API at http://127.0.0.1:9420: ECONNREFUSED'));
+    expect(m.snapshot().jobs.daily.report?.date).toBe('2026-12-01');
+  });
+
   it('records when the cluster link went down and came back', () => {
     const now = { t: T0 };
     const { m } = model(now);

@@ -1,6 +1,6 @@
 import { utcDate, velDiv, type DailyPnl, type FeatureScan, type Heartbeat, type MetaHealth, type TraderState } from '@dolphin/core';
 import type {
-  DailyPnlView, HealthRecord, JobView, LatencyBucket, LatencyView, Patch, Point, ScanPoint, ServiceRow, Snapshot, Topic, TraderView,
+  DailyPnlView, DailyReportView, DailyView, HealthRecord, JobView, LatencyBucket, LatencyView, Patch, Point, ScanPoint, ServiceRow, Snapshot, Topic, TraderView,
 } from '../web/snapshot.ts';
 
 /** Upper bounds (ms) of the latency histogram's buckets; the last one takes the rest. */
@@ -19,11 +19,16 @@ export interface SupervisedRow {
   usage?: { rssBytes: number; cpuPct: number } | undefined;
   detail?: string | undefined;
   heartbeat?: boolean;
+  /** A scheduled entry's timer (the daily batch). */
+  schedule?: { nextRunAt?: string | undefined } | undefined;
+  lastExit?: { reason: string; code?: number | null; at?: string } | undefined;
 }
 
 export interface JobsListing {
   job_id: string;
   status: string;
+  config_path?: string;
+  date_range?: string[];
   created_at: string;
   completed_at: string | null;
   progress: { completed: number; failed: number; total_model_days: number };
@@ -128,7 +133,7 @@ export class DashboardModel {
       trader: { ...none, latest: null, equity: [] },
       pnl: { ...none, today: utcDate(this.now()), days: [] },
       services: { ...none, source: 'heartbeats', rows: [] },
-      jobs: { ...none, rows: [] },
+      jobs: { ...none, rows: [], daily: { report: null, schedule: null } },
     };
   }
 
@@ -241,20 +246,34 @@ export class DashboardModel {
       this.supervised = rows;
       this.s.services = { ...this.s.services, error: null, received: this.now() };
     }
+    this.s.jobs = { ...this.s.jobs, daily: { ...this.s.jobs.daily, schedule: this.dailySchedule(this.supervised) } };
+    this.dirty.add('jobs');
     this.rebuildServices();
   }
 
-  onJobs(rows: JobsListing[] | Error): void {
+  /** The jobs API's recent jobs and its latest day report (null: none yet), or why they could not be read. */
+  onJobs(rows: JobsListing[] | Error, latestReport: DailyReportView | null = null): void {
     if (rows instanceof Error) {
       this.s.jobs = { ...this.s.jobs, error: rows.message };
     } else {
+      const dates = (d: string[] | undefined) => (!d ? '' : d.length <= 2 ? d.join(', ') : `${d[0]}..${d.at(-1)} (${d.length})`);
       const list: JobView[] = rows.map((j) => ({
-        job_id: j.job_id, status: j.status, created_at: j.created_at, completed_at: j.completed_at,
+        job_id: j.job_id, status: j.status, config_path: j.config_path ?? null, dates: dates(j.date_range), created_at: j.created_at, completed_at: j.completed_at,
         completed: j.progress.completed, failed: j.progress.failed, total: j.progress.total_model_days,
       }));
-      this.s.jobs = { rows: list, error: null, received: this.now() };
+      const report: DailyReportView | null = latestReport && {
+        date: latestReport.date, trades: latestReport.trades, realized_pnl: latestReport.realized_pnl, fees: latestReport.fees, max_drawdown: latestReport.max_drawdown,
+        max_drawdown_pct: latestReport.max_drawdown_pct, posture_changes: latestReport.posture_changes, job_id: latestReport.job_id, job_status: latestReport.job_status, updated_at: latestReport.updated_at,
+      };
+      this.s.jobs = { rows: list, error: null, received: this.now(), daily: { ...this.s.jobs.daily, report } };
     }
     this.dirty.add('jobs');
+  }
+
+  /** The scheduled entry's state, next run and last exit, from the supervisor's rows. */
+  private dailySchedule(rows: SupervisedRow[] | undefined): DailyView['schedule'] {
+    const r = rows?.find((x) => x.schedule !== undefined);
+    return r ? { state: r.state, next_run_at: r.schedule?.nextRunAt ?? null, last_exit: r.lastExit?.reason ?? null } : null;
   }
 
   /** A section's source failing (a read that threw), said on the page next to it. */

@@ -59,6 +59,7 @@ function render(): void {
   if (has('latency')) renderLatency(model);
   if (has('services')) renderServices(model);
   if (has('jobs')) renderJobs(model);
+  if (has('jobs') || has('services')) renderDaily(model);
   dirty.clear();
   renderAges();
 }
@@ -136,8 +137,20 @@ function renderServices(m: Snapshot): void {
 }
 
 function renderJobs(m: Snapshot): void {
-  $('#jobs tbody').innerHTML = m.jobs.rows.map((j) => `<tr><td>${esc(j.job_id)}</td><td class="state-${esc(j.status)}">${esc(j.status)}</td>`
+  $('#jobs tbody').innerHTML = m.jobs.rows.map((j) => `<tr><td>${esc(j.job_id)}</td><td class="state-${esc(j.status)}">${esc(j.status)}</td><td>${esc(j.config_path ?? '–')}</td><td>${esc(j.dates)}</td>`
     + `<td>${j.completed + j.failed} / ${j.total}${j.failed > 0 ? ` (${j.failed} failed)` : ''}</td><td>${esc(j.created_at.slice(0, 19).replace('T', ' '))}</td><td>${esc((j.completed_at ?? '–').slice(0, 19).replace('T', ' '))}</td></tr>`).join('');
+}
+
+/** The daily batch: the paper trader's last reported day, its backtest, and when it runs next. */
+function renderDaily(m: Snapshot): void {
+  const { report: r, schedule: s } = m.jobs.daily;
+  const day = r
+    ? `<b>${esc(r.date)}</b>: ${r.trades} trades, realized <span class="${sign(r.realized_pnl)}">${signed(r.realized_pnl)}</span>, fees ${money(r.fees)}, `
+      + `max drawdown ${money(r.max_drawdown)} (${r.max_drawdown_pct.toFixed(2)} %), ${r.posture_changes} posture change${r.posture_changes === 1 ? '' : 's'}`
+      + ` · backtest <span class="state-${esc(r.job_status ?? 'none')}">${esc(r.job_status ?? 'none')}</span>`
+    : 'no day report yet (dolphin daily makes one)';
+  const next = s ? ` · ${esc(s.state)}${s.next_run_at ? `, next run ${esc(s.next_run_at.slice(0, 16).replace('T', ' '))} UTC` : ''}${s.last_exit ? `, last run ${esc(s.last_exit)}` : ''}` : '';
+  $('#daily').innerHTML = `Daily batch: ${day}${next}`;
 }
 
 /** Ages tick every second, and say how old each value is when the cluster is gone. */

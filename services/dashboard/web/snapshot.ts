@@ -67,11 +67,35 @@ export interface ServiceRow {
 export interface JobView {
   job_id: string;
   status: string;
+  /** The backtest config it ran (null from a jobs API that does not say). */
+  config_path: string | null;
+  /** Its dates, shortened: one, two, or first..last (n). */
+  dates: string;
   created_at: string;
   completed_at: string | null;
   completed: number;
   failed: number;
   total: number;
+}
+
+/** The latest day report of the daily batch (the jobs API's GET /reports). */
+export interface DailyReportView {
+  date: string;
+  trades: number;
+  realized_pnl: number;
+  fees: number;
+  max_drawdown: number;
+  max_drawdown_pct: number;
+  posture_changes: number;
+  job_id: string | null;
+  job_status: string | null;
+  updated_at: string;
+}
+
+/** The daily batch: its latest report, and its scheduled entry as the supervisor says (null without one). */
+export interface DailyView {
+  report: DailyReportView | null;
+  schedule: { state: string; next_run_at: string | null; last_exit: string | null } | null;
 }
 
 /** A value that came from somewhere, when it came, and what went wrong last time. */
@@ -86,7 +110,7 @@ export interface Snapshot {
   latency: LatencyView;
   pnl: Sourced & { today: string; days: DailyPnlView[] };
   services: Sourced & { source: 'supervisor' | 'heartbeats'; rows: ServiceRow[] };
-  jobs: Sourced & { rows: JobView[] };
+  jobs: Sourced & { rows: JobView[]; daily: DailyView };
 }
 
 export type Topic = Exclude<keyof Snapshot, 'server_time'>;
