@@ -18,18 +18,8 @@ export interface JobStatusView {
   details: Array<{ date: string; model: string; status: string; error: string | null }>;
 }
 
-export interface JobListItem {
-  job_id: string;
-  status: JobStatusView['status'];
-  config_path: string;
-  date_range: string[];
-  models: string[];
-  created_at: string;
-  started_at: string | null;
-  completed_at: string | null;
-  error: string | null;
-  progress: JobStatusView['progress'];
-}
+/** A job as GET /jobs lists it: the status view without its model-days. */
+export type JobListItem = Omit<JobStatusView, 'details' | 'total_duration_seconds'>;
 
 export interface ReportListItem {
   date: string;
