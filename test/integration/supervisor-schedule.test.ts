@@ -2,8 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ControlClient, type ProcessStatus } from '@dolphin/supervisor';
-import { startTestSupervisor, waitFor, type TestSupervisor } from '@dolphin/test-support';
+import { DEFAULT_SERVICES, REPO_ROOT, type ServiceRegistry } from '@dolphin/core';
+import { ControlClient, DevReloader, type ProcessStatus } from '@dolphin/supervisor';
+import { startTestSupervisor, testLogger, waitFor, type TestSupervisor } from '@dolphin/test-support';
 
 // Scheduled entries under the supervisor (`dolphin up`): real child processes run at a calendar
 // time, persistent across supervisor restarts through the record in the state folder.
@@ -125,5 +126,22 @@ describe('scheduled entries under the supervisor', () => {
     expect(p.detail).toMatch(/DOLPHIN_CONFIG_CALENDAR|"Mon \*-\*-\* 00:15:00 UTC"/);
     expect(statusOf(s, 'keeper').state).toBe('running');
     expect(runs(file)).toEqual([]);
+  });
+
+  it('dolphin dev never runs a scheduled entry because a file it loads, or a service it depends on, changed', async () => {
+    const s = await startTestSupervisor({ 'jobs-api': DEFAULT_SERVICES['jobs-api'], daily: DEFAULT_SERVICES.daily });
+    running.push(s);
+    const registry = Object.fromEntries(s.supervisor.processes.map((p) => [p.name, p.entry])) as ServiceRegistry;
+    const reloader = new DevReloader({ supervisor: s.supervisor, registry, logger: testLogger('dev'), say: () => undefined });
+    await reloader.start();
+    try {
+      const server = path.join(REPO_ROOT, 'services/jobs-api/src/server.ts');
+      expect(reloader.servicesOf(server)).toEqual(['jobs-api']);
+      expect(reloader.servicesOf(path.join(REPO_ROOT, 'cli/src/main.ts'))).toEqual([]);
+      // jobs-api restarts; daily, which depends on it, does not (it would run the batch).
+      expect(reloader.restartOrder([server])).toEqual(['jobs-api']);
+    } finally {
+      await reloader.close();
+    }
   });
 });

@@ -43,7 +43,11 @@ export class DevReloader {
   onReport: ((r: ReloadReport) => void) | undefined;
 
   constructor(o: DevReloaderOptions) {
-    this.o = { debounceMs: 50, root: REPO_ROOT, ...o };
+    // A scheduled entry runs at its times only: restarting it would run it (the daily batch on every save).
+    const kept = Object.entries(o.registry).filter(([, e]) => e.schedule === undefined);
+    const names = new Set(kept.map(([n]) => n));
+    const registry = Object.fromEntries(kept.map(([n, e]) => [n, { ...e, dependsOn: e.dependsOn.filter((d) => names.has(d)) }])) as ServiceRegistry;
+    this.o = { debounceMs: 50, root: REPO_ROOT, ...o, registry };
   }
 
   /** The services whose code includes `file`. */
@@ -89,6 +93,14 @@ export class DevReloader {
     }
   }
 
+  /** The services a change of `files` restarts, in start order: those loading them, then their dependents. */
+  restartOrder(files: string[]): string[] {
+    const affected = new Set(files.flatMap((f) => this.servicesOf(f)));
+    // What depends on a restarted service restarts after it, as `up` started it after.
+    for (const e of startOrder(this.o.registry)) if (e.dependsOn.some((d) => affected.has(d))) affected.add(e.name);
+    return startOrder(this.o.registry).map((e) => e.name).filter((n) => affected.has(n));
+  }
+
   private queue(file: string): void {
     this.pending.add(path.resolve(file));
     clearTimeout(this.timer);
@@ -111,13 +123,8 @@ export class DevReloader {
         return this.report({ files: rel, restarted: [], error });
       }
     }
-    const direct = new Set(files.flatMap((f) => this.servicesOf(f)));
-    // What depends on a restarted service restarts after it, as `up` started it after.
-    const affected = new Set(direct);
-    for (const e of startOrder(this.o.registry)) if (e.dependsOn.some((d) => affected.has(d))) affected.add(e.name);
-    const order = startOrder(this.o.registry).map((e) => e.name).filter((n) => affected.has(n));
     const restarted: ReloadReport['restarted'] = [];
-    for (const name of order) {
+    for (const name of this.restartOrder(files)) {
       const proc = this.o.supervisor.get(name);
       if (!proc) continue;
       const t0 = performance.now();
