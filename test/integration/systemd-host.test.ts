@@ -1,8 +1,9 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootSystemdHost, systemdHostUnavailable, type ShutdownReport, type SystemdHost } from '@dolphin/test-support';
+import { bootSystemdHost, systemdHostUnavailable, waitFor, type ShutdownReport, type SystemdHost } from '@dolphin/test-support';
 
 /**
  * The systemd host harness against the machine's real systemd: it boots to `running`, is isolated
@@ -18,6 +19,15 @@ const hostMounts = () => spawnSync('findmnt', ['-rn', '-o', 'TARGET,SOURCE,FSTYP
 const processesIn = (ns: string) => readdirSync('/proc').filter((e) => /^\d+$/.test(e)).filter((p) => {
   try { return readlinkSync(`/proc/${p}/ns/pid`) === ns; } catch { return false; }
 });
+
+// A test process that boots a host, starts a unit, says where it is, and is then killed.
+const KILLED_TEST = `
+import { bootSystemdHost } from ${JSON.stringify(path.join(import.meta.dirname, '../support/systemd-host.ts'))};
+const host = await bootSystemdHost();
+await host.run(['systemd-run', '--unit=probe', 'sleep', '300']);
+console.log(JSON.stringify({ name: host.name, pid: host.pid, cgroups: host.cgroups, pidNs: (await import('node:fs')).readlinkSync('/proc/' + host.pid + '/ns/pid') }));
+setInterval(() => {}, 60_000);
+`;
 
 const why = await systemdHostUnavailable();
 if (why) {
@@ -115,6 +125,34 @@ if (why) {
 
       expect(await host.shutdown()).toBe(shutdown);
       await expect(host.run(['true'])).rejects.toThrow(/shut down/);
+    });
+  });
+
+  describe('systemd host of a test process that is killed', () => {
+    it('dies with it, leaving only empty sub-cgroups, which the next boot removes', async () => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', KILLED_TEST], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
+      const exited = new Promise((r) => child.once('exit', r));
+      const left = await waitFor(() => (out.includes('\n') ? JSON.parse(out) as { name: string; pid: number; cgroups: string[]; pidNs: string } : undefined), 'the test process to boot its host', 60_000, 50);
+      expect(processesIn(left.pidNs).length).toBeGreaterThan(1);
+      child.kill('SIGKILL');
+      await exited;
+
+      // The parent-death signals take PID 1 and so the whole pid namespace; the mounts were the namespace's.
+      await waitFor(() => processesIn(left.pidNs).length === 0, 'the killed test\'s guest to die', 10_000, 50);
+      expect(existsSync(`/proc/${left.pid}`)).toBe(false);
+      expect(hostMounts()).not.toContain(left.name);
+      expect(left.cgroups.filter((d) => existsSync(d))).toEqual(left.cgroups);
+      expect(left.cgroups.flatMap((d) => readFileSync(path.join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean))).toEqual([]);
+
+      const next = await bootSystemdHost();
+      try {
+        expect(left.cgroups.filter((d) => existsSync(d))).toEqual([]);
+        expect(readdirSync(os.tmpdir()).filter((e) => e.startsWith(left.name))).toEqual([]);
+      } finally {
+        expect((await next.shutdown()).leftovers).toEqual([]);
+      }
     });
   });
 }
