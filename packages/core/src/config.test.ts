@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -70,5 +71,22 @@ describe('config loader', () => {
   it('env layer: JSON values parse, plain strings stay strings', () => {
     expect(envLayer({ DOLPHIN__a__b: '[1,2]', DOLPHIN__c: 'plain', OTHER: 'x' })).toEqual({ a: { b: [1, 2] }, c: 'plain' });
     expect(deepMerge({ a: { x: 1, y: [1] } }, { a: { y: [2] } })).toEqual({ a: { x: 1, y: [2] } });
+  });
+});
+
+describe('a config folder the process may not read', () => {
+  it('is an error naming the folder, not a silent run on the defaults', () => {
+    // As root every folder is readable: the check runs as nobody (uid 65534) in a child process.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dolphin-cfg-closed-'));
+    writeFileSync(path.join(dir, 'dolphin.json'), '{"stateDir": "/nowhere"}');
+    chmodSync(dir, 0o700);
+    const script = `import { loadConfig } from ${JSON.stringify(path.resolve('packages/core/src/config.ts'))};
+try { loadConfig({ dir: ${JSON.stringify(dir)}, environ: {} }); console.log('loaded'); } catch (e) { console.log(e.code, e.message); }`;
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    if (r.error || (r.status !== 0 && /setpriv/.test(r.stderr))) {
+      console.warn(`config folder permission check does not run here: setpriv unavailable (${r.error?.message ?? r.stderr.trim()})`);
+      return;
+    }
+    expect(r.stdout).toContain(`DOLPHIN_CONFIG_FILE_UNREADABLE config folder ${dir}: cannot be read by uid 65534 (EACCES)`);
   });
 });

@@ -1,4 +1,4 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import { CoreErrors, makeError } from './errors.ts';
@@ -136,6 +136,14 @@ export function loadLayeredConfig<S extends z.ZodType>(schema: S, options: LoadC
   const dir = options.dir ?? environ.DOLPHIN_CONFIG_DIR ?? path.join(REPO_ROOT, 'config');
   const env = options.env ?? (environ.DOLPHIN_ENV as DolphinEnv | undefined) ?? 'dev';
   const layers: Layer[] = [{ source: 'defaults', data: { ...defaults, env } }];
+  // A folder this process may not search hides its files: say so instead of running on defaults.
+  try {
+    accessSync(dir, fsConstants.X_OK);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw makeError(CoreErrors.DOLPHIN_CONFIG_FILE_UNREADABLE, `config folder ${dir}: cannot be read by uid ${process.getuid?.()} (${(cause as NodeJS.ErrnoException).code})`, { cause });
+    }
+  }
   for (const file of [path.join(dir, 'dolphin.json'), path.join(dir, `dolphin.${env}.json`)]) {
     if (existsSync(file)) layers.push({ source: file, data: readJsonFile(file) });
   }
