@@ -124,7 +124,9 @@ export class SystemdView implements ProcessView {
   }
 
   async restart(name: string): Promise<void> {
-    await systemctl(['restart', '--no-block', `dolphin-${name}.service`]);
+    // try-restart: a unit an operator stopped (systemctl stop dolphin.target) stays stopped; a
+    // plain restart raced the stop and started the member again behind it.
+    await systemctl(['try-restart', '--no-block', `dolphin-${name}.service`]);
   }
 
   /**
