@@ -194,12 +194,14 @@ export async function install(o: InstallOptions): Promise<number> {
         if (old) renameSync(old, o.prefix);
       });
       if (old) rmSync(old, { recursive: true, force: true });
-      writeFileSync(path.join(o.prefix, 'dolphin.env'), installEnv(o.prefix), { mode: 0o644 });
+      writeFileSync(path.join(o.prefix, 'dolphin.env'), installEnv(o.prefix));
+      chmodSync(path.join(o.prefix, 'dolphin.env'), 0o644); // the service user runs the command too
     }
 
     // Configuration: the checkout's files the first time; an operator's edits are kept after.
     if (!existsSync(P.configDir)) {
-      mkdirSync(P.configDir, { mode: 0o755 });
+      mkdirSync(P.configDir);
+      chmodSync(P.configDir, 0o755); // not the umask's 0750: the service user reads dolphin.json here
       created.push(P.configDir);
       j.done(`made ${P.configDir}`, () => rmSync(P.configDir, { recursive: true, force: true }));
     }
@@ -229,7 +231,8 @@ export async function install(o: InstallOptions): Promise<number> {
     const scans = config.scans.dir;
     for (const dir of [P.stateDir, scans]) {
       if (existsSync(dir)) continue;
-      mkdirSync(dir, { recursive: true, mode: 0o750 });
+      mkdirSync(dir, { recursive: true });
+      chmodSync(dir, 0o750);
       chownSync(dir, pw.uid, gid);
       created.push(dir);
       j.done(`made ${dir} (${o.user}'s)`, () => rmSync(dir, { recursive: true, force: true }));
@@ -272,7 +275,10 @@ export async function install(o: InstallOptions): Promise<number> {
       fingerprint, source, installedAt: manifest && sameCode ? manifest.installedAt : new Date().toISOString(), user: o.user,
       userCreated: !userExisted || (manifest?.userCreated ?? false), scansDir: scans, created: [...new Set(created)],
     };
-    if (JSON.stringify({ ...m, installedAt: '' }) !== JSON.stringify({ ...(manifest ?? {}), installedAt: '' })) writeFileSync(manifestPath(o.prefix), `${JSON.stringify(m, null, 2)}\n`, { mode: 0o644 });
+    if (JSON.stringify({ ...m, installedAt: '' }) !== JSON.stringify({ ...(manifest ?? {}), installedAt: '' })) {
+      writeFileSync(manifestPath(o.prefix), `${JSON.stringify(m, null, 2)}\n`);
+      chmodSync(manifestPath(o.prefix), 0o644);
+    }
 
     // Start: only what changed is restarted; nothing changed, nothing restarts.
     const serviceUnits = [...units.keys()].filter((u) => u.endsWith('.service') && !units.has(u.replace(/\.service$/, '.timer')));
@@ -319,7 +325,7 @@ export async function install(o: InstallOptions): Promise<number> {
     console.error(`dolphin install failed: ${(err as Error).message}`);
     if (j.count > 0) {
       console.error('dolphin: undoing what this install did:');
-      const problems = await j.rollback();
+      const problems = process.env.DOLPHIN_INSTALL_NO_ROLLBACK ? [] : await j.rollback();
       console.error(problems.length === 0 ? 'dolphin: rolled back; the machine is as it was' : `dolphin: rolled back, except: ${problems.join('; ')}`);
     } else console.error('dolphin: nothing was changed');
     return 1;
