@@ -362,6 +362,11 @@ function processTable(): Array<{ pid: number; ppid: number; pgrp: number }> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** `p`, or undefined after `ms`; the timer is cleared either way (a pending one would hold the process). */
+function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), ms); })]).finally(() => clearTimeout(timer));
+}
 
 function runIn(pid: number, argv: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
@@ -432,15 +437,15 @@ export async function bootSystemdHost(opts: BootOptions = {}): Promise<SystemdHo
       // process of ours in the guest: systemd-shutdown waits 10 s for a process it signalled whose
       // parent (nsenter) is outside the namespace, as a systemctl run by nsenter would be.
       if (pid) try { process.kill(pid, SIGRTMIN_4); } catch { /* gone */ }
-      const stopped = await Promise.race([exited.then(() => true), sleep(pid ? timeoutMs : 0).then(() => false)]);
+      const stopped = await within(exited, pid ? timeoutMs : 0);
       if (!stopped) {
         how = 'killed';
         // PID 1 by pid (its death ends the pid namespace), then the launcher should it linger.
         for (const p of [pid, launcher?.pid]) if (p) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
-        await Promise.race([exited, sleep(10_000)]);
+        await within(exited, 10_000);
       }
     }
-    const exit = await Promise.race([exited, sleep(0).then(() => ({ code: null, signal: null }))]);
+    const exit = (await within(exited, 0)) ?? { code: null, signal: null };
     const leftovers: string[] = [];
     if (pid && existsSync(`/proc/${pid}`)) leftovers.push(`PID 1 (${pid}) is still running`);
     // The pid namespace's processes are reaped before PID 1's exit is reported, but a dying task
