@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { flushCompileCache, getCompileCacheDir } from 'node:module';
 import path from 'node:path';
 import type { Registry } from 'prom-client';
 import {
@@ -282,6 +283,9 @@ export async function runService(def: ServiceDefinition, options: ServiceRunOpti
     lifecycle.moveTo('running');
     process.send?.({ type: 'ready', service: def.name, pid: process.pid });
     void sdNotify('READY=1', `STATUS=${def.name} running`);
+    // Node writes its compile cache (NODE_COMPILE_CACHE, set by the units) only at a clean exit;
+    // a service that is killed would never leave one, and every restart would compile again.
+    if (getCompileCacheDir()) setImmediate(() => flushCompileCache());
   }
   return { ctx, stop, stopped };
 }

@@ -132,6 +132,9 @@ function serviceUnit(name: string, e: ServiceEntry, config: Readonly<DolphinConf
   const env: Record<string, string> = {
     DOLPHIN_ENV: config.env, DOLPHIN_CONFIG_DIR: o.configDir, DOLPHIN_CACHE: o.cache, HOME: '/var/lib/dolphin', ...SERVICE_ENV, ...e.env,
     ...(e.kind === 'service' && e.metricsPort > 0 ? { DOLPHIN__metrics__port: String(e.metricsPort) } : {}),
+    // Node's compiled code (and stripped TypeScript) kept across starts, in the state folder (the
+    // prefix is read-only): a restart compiles nothing it compiled before (bench/systemd-recovery.ts).
+    ...(e.kind === 'service' ? { NODE_COMPILE_CACHE: '/var/lib/dolphin/node-compile-cache' } : {}),
   };
   const scheduled = e.schedule !== undefined;
   const notify = e.kind === 'service' && !scheduled;
