@@ -243,7 +243,7 @@ export async function install(o: InstallOptions): Promise<number> {
     const units = systemdUnits(effectiveRegistry(config, { ownMember: true }), config, unitOptionsFor(o.prefix, { user: o.user, java, writable: inState ? [] : [scans] }));
     let changedUnits = false;
     for (const [name, text] of units) changedUnits = writeIfChanged(j, path.join(P.unitDir, name), text, 0o644, '') || changedUnits;
-    for (const stale of readdirSync(P.unitDir).filter((f) => /^dolphin[-.].*\.(service|timer|target)$/.test(f) && !units.has(f))) {
+    for (const stale of readdirSync(P.unitDir).filter((f) => /^dolphin(-[a-z0-9-]+)?\.(service|timer|target)$/.test(f) && !units.has(f))) {
       const file = path.join(P.unitDir, stale);
       const before = readFileSync(file, 'utf8');
       run('systemctl', ['disable', '--now', stale]);
@@ -345,7 +345,7 @@ export async function uninstall(o: { prefix: string; keepState: boolean }): Prom
     return 2;
   }
   say(`dolphin uninstall: ${o.prefix}${o.keepState ? ' (keeping configuration, state and the user)' : ''}`);
-  const units = readdirSync(P.unitDir).filter((f) => /^dolphin[-.].*\.(service|timer|target)$/.test(f));
+  const units = readdirSync(P.unitDir).filter((f) => /^dolphin(-[a-z0-9-]+)?\.(service|timer|target)$/.test(f));
   if (units.length > 0) {
     run('systemctl', ['disable', '--now', ...units]);
     say(`  stopped and disabled ${units.join(', ')}`);
