@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createLogger, loadConfig } from '@dolphin/core';
+import { liveLedgerFile } from '@dolphin/ledger';
 import { JobRunner, JobsDb, jobSummary, parseDateSpec, readBacktestConfig, resolveConfigPath, WorkerPool } from '@dolphin/jobs-api';
 
 export interface BacktestOptions {
@@ -52,6 +53,8 @@ export async function backtest(o: BacktestOptions): Promise<number> {
   const pool = new WorkerPool(config.jobs.workers);
   const runner = new JobRunner({
     db, pool, logger, defaultScansDir: config.scans.dir, cacheDir: path.join(config.stateDir, 'scan-cache'),
+    // A config with inputs.live decides with the postures this install's trader recorded, as the jobs API does.
+    liveLedger: liveLedgerFile(config.stateDir),
     onModelDay: (e) => {
       done++;
       if (!e.ok) failed++;

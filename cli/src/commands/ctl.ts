@@ -57,7 +57,7 @@ export function statusTable(s: SupervisorStatus, health: HealthView): string {
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
   const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd());
-  const notes = s.services.filter((p) => (p.state === 'failed' || p.state === 'backoff' || (p.state === 'stopped' && p.detail)) && p.detail).map((p) => `  ${p.name}: ${p.detail}`);
+  const notes = s.services.filter((p) => (p.state === 'failed' || p.state === 'backoff' || p.state === 'scheduled' || (p.state === 'stopped' && p.detail)) && p.detail).map((p) => `  ${p.name}: ${p.detail}`);
   return [`supervisor pid ${s.pid}, up ${duration(s.uptimeS)} (* critical; memory and tasks against their limits)`, ...lines, ...(notes.length ? ['', ...notes] : []), '', health.line].join('\n');
 }
 

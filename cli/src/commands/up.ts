@@ -68,6 +68,8 @@ function stateLine(name: string, to: ProcessState, from: ProcessState, detail: s
       : `${name} running (pid ${s?.pid}, ready in ${s?.readyMs} ms); ${s?.url ? `open ${s.url} · ` : ''}log ${s?.logFile}`;
   }
   if (to === 'backoff') return `${name}: ${detail ?? 'exited'}`;
+  // A scheduled entry's run ended: its exit and its next run.
+  if (to === 'scheduled' && from !== 'scheduled' && from !== 'stopped') return `${name}: ${detail ?? 'run ended'}`;
   if (to === 'failed') return `${name} FAILED: ${detail ?? ''}`;
   if (to === 'stopping' && from === 'running' && detail && !detail.startsWith('supervisor')) return `${name}: ${detail}`;
   return undefined;
