@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, realpathSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -99,6 +99,19 @@ export interface BootOptions {
   bootTimeoutMs?: number;
   /** Accept a `degraded` boot (the failed units are in `boot.failedUnits`); default false: it throws. */
   allowDegraded?: boolean;
+  /**
+   * Host folders under /tmp the guest must see (its /tmp is its own, empty): each gets an overlay
+   * of its own, so writes stay in the guest. Default: this checkout and $DOLPHIN_CACHE (a CI
+   * clone in /tmp would otherwise be invisible to a command run in the guest).
+   */
+  keep?: string[];
+}
+
+/** Of `paths`, those under the host's /tmp that exist, outermost only. */
+function keptUnderTmp(paths: readonly (string | undefined)[]): string[] {
+  const tmp = `${os.tmpdir()}/`;
+  const real = [...new Set(paths.filter((p): p is string => !!p && existsSync(p)).map((p) => realpathSync(p)))].filter((p) => p.startsWith(tmp));
+  return real.filter((p) => !real.some((o) => o !== p && p.startsWith(`${o}/`)));
 }
 
 const SYSTEMD = '/lib/systemd/systemd';
@@ -277,7 +290,7 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  * Runs as the new namespaces' PID 1, still seeing the host's tree (made private first, so nothing
  * propagates back): builds the guest's / and pivots into it, then becomes systemd.
  */
-function initScript(o: { dir: string; name: string; layout: CgroupLayout; mask: string[]; machineId: string }): string {
+function initScript(o: { dir: string; name: string; layout: CgroupLayout; mask: string[]; machineId: string; keep: string[] }): string {
   const L = `${o.dir}/layers`;
   const R = `${o.dir}/merged`;
   const cg = `${R}/sys/fs/cgroup`;
@@ -318,6 +331,10 @@ function initScript(o: { dir: string; name: string; layout: CgroupLayout; mask: 
     // An empty /tmp: the host's (gigabytes of test folders) would cost systemd-tmpfiles' boot-time
     // cleanup of /tmp (D /tmp) seconds of whiteouts in the overlay.
     `mount -t tmpfs -o mode=1777,nosuid,nodev ${q(o.name)} "$R/tmp"`,
+    ...o.keep.flatMap((p, i) => [
+      `mkdir -p "$L/keep/${i}/upper" "$L/keep/${i}/work" ${q(`${R}${p}`)}`,
+      `mount -t overlay -o ${q(`lowerdir=${p},upperdir=${L}/keep/${i}/upper,workdir=${L}/keep/${i}/work`)} ${q(o.name)} ${q(`${R}${p}`)}`,
+    ]),
     // The guest's own identity and a journal in memory, written to the overlay's upper layer.
     `echo ${q(o.name)} > "$R/etc/hostname"`,
     `echo ${o.machineId} > "$R/etc/machine-id"`,
@@ -483,7 +500,8 @@ export async function bootSystemdHost(opts: BootOptions = {}): Promise<SystemdHo
         for (const f of ['cpuset.cpus', 'cpuset.mems']) writeFileSync(path.join(d, f), readFileSync(path.join(h.parent, f), 'utf8'));
       }
     }
-    const init = initScript({ dir, name, layout, mask, machineId: randomBytes(16).toString('hex') });
+    const kept = keptUnderTmp(opts.keep ?? [path.resolve(import.meta.dirname, '../..'), process.env.DOLPHIN_CACHE]);
+    const init = initScript({ dir, name, layout, mask, machineId: randomBytes(16).toString('hex'), keep: kept });
     // setpriv's parent-death signal: if the test process dies, the launcher dies, and
     // unshare --kill-child takes PID 1 (and so the whole pid namespace) with it.
     const l = spawn('setpriv', ['--pdeathsig', 'KILL', '--', '/bin/sh', '-euc', LAUNCH_SCRIPT, 'dolphin-systemd-host-launch', ...cgroups.map((d) => path.join(d, 'cgroup.procs'))], {
