@@ -77,6 +77,12 @@ if (why) {
       expect(port.stderr).toMatch(/port 9430 on 127\.0\.0\.1, which dashboard \(dashboard\.port\) listens on, is taken by another program/);
       await host.systemctl('stop', 'squatter');
 
+      // --dry-run says what it would do and does none of it.
+      const dry = await dolphinIn(host, ['install', '--dry-run']);
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stdout).toMatch(/create the system user dolphin/);
+      expect(dry.stdout).toMatch(/units into \/etc\/systemd\/system: dolphin-member\.service, /);
+
       expect(await nothingInstalled(host)).toEqual([]);
     });
 
