@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '@dolphin/core';
 import { bootSystemdHost, systemdHostUnavailable, type SystemdHost } from '../support/systemd-host.ts';
-import { dolphinIn, installedDolphin, installedUnits, installWithScanFeed, processesOf, signalToReady, unitState, unitStates, until } from '../support/dolphin-on-systemd.ts';
+import { dolphinIn, guestEnv, installedDolphin, installedUnits, installWithScanFeed, processesOf, signalToReady, unitState, unitStates, until } from '../support/dolphin-on-systemd.ts';
 
 // Dolphin installed with `dolphin install` into the machine's own systemd, booted as PID 1 of
 // new namespaces on an overlay of / (test/support/systemd-host.ts): the production form, run for
@@ -76,6 +76,11 @@ if (why) {
       expect(port.code).toBe(1);
       expect(port.stderr).toMatch(/port 9430 on 127\.0\.0\.1, which dashboard \(dashboard\.port\) listens on, is taken by another program/);
       await host.systemctl('stop', 'squatter');
+
+      // No systemd running: /run/systemd hidden from the command (sd_booted(3) is that folder).
+      const noSystemd = await host.run(['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs none /run/systemd && exec ${path.join(REPO_ROOT, 'dolphin')} install`], { env: guestEnv(), timeoutMs: 120_000 });
+      expect(noSystemd.code).toBe(1);
+      expect(noSystemd.stderr).toMatch(/this machine does not run systemd \(PID 1 is systemd, no \/run\/systemd\/system\): there is nothing to install units into; run Dolphin with \.\/dolphin up/);
 
       // --dry-run says what it would do and does none of it.
       const dry = await dolphinIn(host, ['install', '--dry-run']);
