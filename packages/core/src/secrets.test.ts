@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.ts';
 import { isDolphinError } from './errors.ts';
-import { readTokenFile, resolveToken } from './secrets.ts';
+import { isSecretEnvName, readTokenFile, resolveToken } from './secrets.ts';
 
 const dir = () => mkdtempSync(path.join(os.tmpdir(), 'dolphin-secrets-'));
 const file = (d: string, name: string, text: string, mode = 0o600) => {
@@ -42,5 +42,12 @@ describe('tokens come from files', () => {
   it('a token in the environment (or inline in the configuration) is refused, saying to use a file', () => {
     const msg = codeOf(() => loadConfig({ dir: dir(), environ: { DOLPHIN__jobs__token: '"a-token-of-sixteen-chars"' } }));
     expect(msg).toMatch(/^DOLPHIN_CONFIG_INVALID: invalid configuration:\n  - jobs\.token: tokens come from files, never from the configuration or the environment: .* set jobs\.tokenFile \(from environment\)/);
+  });
+});
+
+describe('secret-looking environment names', () => {
+  it('a secret is held back; where a secret is (a …File name) is not', () => {
+    for (const n of ['DOLPHIN_JOBS_TOKEN', 'API_SECRET', 'DB_PASSWORD', 'AWS_CREDENTIALS', 'dolphin__jobs__token']) expect(isSecretEnvName(n), n).toBe(true);
+    for (const n of ['DOLPHIN__jobs__tokenFile', 'DOLPHIN__dashboard__tokenFile', 'JOBS_TOKEN_FILE', 'PATH', 'DOLPHIN_CACHE']) expect(isSecretEnvName(n), n).toBe(false);
   });
 });

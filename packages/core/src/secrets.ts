@@ -42,3 +42,12 @@ export function resolveToken(name: string, tokenFile: string | undefined, requir
 
 /** Environment variable names that carry secrets: never passed on to a process that was not given them by name. */
 export const SECRET_ENV_RE = /(TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)/i;
+
+/**
+ * Is the variable named like a secret? A name ending in `File` or `_FILE`
+ * (`DOLPHIN__jobs__tokenFile`) names where a secret is, not the secret: it is passed on (the
+ * file's mode guards it), or `dolphin up` could not be pointed at a token file from the environment.
+ */
+export function isSecretEnvName(name: string): boolean {
+  return SECRET_ENV_RE.test(name) && !/(File|_FILE)$/.test(name);
+}

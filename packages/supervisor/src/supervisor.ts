@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { SECRET_ENV_RE, type DolphinConfig, type Logger, type ServiceEntry, type ServiceRegistry } from '@dolphin/core';
+import { isSecretEnvName, type DolphinConfig, type Logger, type ServiceEntry, type ServiceRegistry } from '@dolphin/core';
 import { MEMBER_CONFIG_FILE, memberJvmArgs, portAnswers, resolveJava, resolveMemberJar } from '@dolphin/hz';
 import { SERVICE_ENV, SERVICE_NODE_FLAGS } from '@dolphin/service-kit';
 import { CLOCK_TICKS_PER_S, groupUsage, readAllStats } from './proc-stats.ts';
@@ -84,7 +84,7 @@ export class Supervisor extends EventEmitter {
    */
   private launchSpec(name: string, e: ServiceEntry): LaunchSpec {
     const { config } = this.o;
-    const inherited = Object.fromEntries(Object.entries(this.o.env).filter(([k]) => !SECRET_ENV_RE.test(k)));
+    const inherited = Object.fromEntries(Object.entries(this.o.env).filter(([k]) => !isSecretEnvName(k)));
     const env: NodeJS.ProcessEnv = e.kind === 'member'
       ? { ...Object.fromEntries(Object.entries(inherited).filter(([k]) => MEMBER_ENV.has(k) || k.startsWith('LC_'))), ...e.env }
       : { ...inherited, ...SERVICE_ENV, ...e.env };
