@@ -113,14 +113,15 @@ export async function processesOf(host: SystemdHost, user: string): Promise<stri
  * service user (unit scan-feed) while the install waits for health.
  */
 export async function installWithScanFeed(host: SystemdHost, args: string[] = [], prefix = '/opt/dolphin', rate = 1): Promise<RunResult> {
+  const scansDir = args.includes('--scans') ? args[args.indexOf('--scans') + 1] as string : '/var/lib/dolphin/scans';
   const installing = dolphinIn(host, ['install', '--prefix', prefix, ...args]);
-  const ready = () => existsSync(path.join(host.root, '/var/lib/dolphin/scans')) && existsSync(path.join(host.root, prefix, 'dolphin.env'));
+  const ready = () => existsSync(path.join(host.root, scansDir)) && existsSync(path.join(host.root, prefix, 'dolphin.env'));
   const settled = await Promise.race([
     installing.then(() => 'ended' as const),
     until(async () => (ready() ? ('ready' as const) : undefined), 'the install to make the scans folder', 240_000, 200),
   ]);
   if (settled === 'ready') {
-    const feed = await host.run(['systemd-run', '--unit=scan-feed', '--property=User=dolphin', path.join(prefix, 'dolphin'), 'produce', '--dir', '/var/lib/dolphin/scans', '--rate', String(rate)]);
+    const feed = await host.run(['systemd-run', '--unit=scan-feed', '--property=User=dolphin', path.join(prefix, 'dolphin'), 'produce', '--dir', scansDir, '--rate', String(rate)]);
     if (feed.code !== 0) throw new Error(`the scan feed did not start: ${feed.stderr}`);
   }
   return installing;
