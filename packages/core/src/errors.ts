@@ -68,4 +68,8 @@ export const CoreErrors = defineErrors({
   DOLPHIN_CONTRACT_UNKNOWN_KEY: { retryable: false, summary: 'A key that the data contract does not define for that map.' },
   DOLPHIN_CONFIG_SECRET: { retryable: false, summary: 'A token file cannot be read, is too short, or other users may read it; or the production configuration has no token where it needs one.' },
   DOLPHIN_CONFIG_CALENDAR: { retryable: false, summary: 'A schedule calendar that dolphin up cannot run: only `*-*-* HH:MM[:SS] UTC` and `daily UTC` (a time of day in UTC); the message names the calendar.' },
+  DOLPHIN_CLUSTER_FILE_INVALID: { retryable: false, summary: 'The cluster file does not match its schema (a duplicate address, an unknown host in the placement, a colour without parameters); the message names the file and every field.' },
+  DOLPHIN_CLUSTER_HOST_UNKNOWN: { retryable: false, summary: 'The host named by --host or DOLPHIN_HOST is not in the cluster file, or none was named.' },
+  DOLPHIN_CLUSTER_ADDRESS_NOT_LOCAL: { retryable: false, summary: "The host's address in the cluster file is not an address of this machine; the message lists the machine's addresses." },
+  DOLPHIN_CLUSTER_SERVICE_UNKNOWN: { retryable: false, summary: 'The cluster file places a service the registry does not have; the message names the field.' },
 });

@@ -6,6 +6,7 @@ export * from './random.ts';
 export * from './validate.ts';
 export * from './config-schema.ts';
 export * from './registry-schema.ts';
+export * from './cluster-schema.ts';
 export * from './config.ts';
 export * from './logger.ts';
 export * from './contract/index.ts';
