@@ -2,7 +2,7 @@ export { HzErrors } from './errors.ts';
 export { withTimeout } from './timeout.ts';
 export { freePort, portAnswers } from './ports.ts';
 export { REPO_ROOT, MEMBER_CONFIG_FILE, pinnedHazelcastVersion, resolveMemberJar, resolveJava } from './member-jar.ts';
-export { startMember, memberJvmArgs, type MemberOptions, type MemberHandle, type MemberExit } from './member-launcher.ts';
+export { startMember, memberJvmArgs, DEFAULT_MEMBER_ADDRESS, type MemberOptions, type MemberHandle, type MemberExit } from './member-launcher.ts';
 export { connect, clientConfig, type ConnectOptions, type HzConnection, type HazelcastSettings, type RefusedValue } from './client-factory.ts';
 export { sealingOf, sealText, openText, type Sealing } from './sealed-text.ts';
 export { loadSealKey, openSeal, sealKeyPath, SEAL_KEY_NAME } from './seal-key.ts';

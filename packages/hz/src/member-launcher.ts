@@ -7,6 +7,8 @@ import { MEMBER_CONFIG_FILE, resolveJava, resolveMemberJar } from './member-jar.
 
 export interface MemberOptions {
   port: number;
+  /** The one address the member binds to and advertises (never 0.0.0.0); default 127.0.0.1. */
+  address?: string;
   clusterName?: string;
   /** Addresses to join (TCP-IP); default: this member alone. */
   members?: readonly string[];
@@ -55,6 +57,8 @@ const MODULE_ARGS = [
 ];
 
 const TAIL_LINES = 60;
+/** Loopback: a member alone on its machine, and every test. */
+export const DEFAULT_MEMBER_ADDRESS = '127.0.0.1';
 const SETPRIV = '/usr/bin/setpriv';
 
 /**
@@ -67,7 +71,7 @@ function gcArgs(extra: readonly string[]): string[] {
 }
 
 /** The JVM command line of a member (also used by the systemd unit generator). */
-export function memberJvmArgs(o: Required<Pick<MemberOptions, 'port' | 'clusterName' | 'jar' | 'configFile' | 'heapMb'>> & { members: readonly string[]; extra?: readonly string[] }): string[] {
+export function memberJvmArgs(o: Required<Pick<MemberOptions, 'port' | 'clusterName' | 'jar' | 'configFile' | 'heapMb'>> & { address?: string; members: readonly string[]; extra?: readonly string[] }): string[] {
   return [
     ...gcArgs(o.extra ?? []),
     `-Xms${Math.min(128, o.heapMb)}m`,
@@ -79,6 +83,8 @@ export function memberJvmArgs(o: Required<Pick<MemberOptions, 'port' | 'clusterN
     `-Dhazelcast.config=${o.configFile}`,
     `-Ddolphin.cluster=${o.clusterName}`,
     `-Ddolphin.port=${o.port}`,
+    // hazelcast.xml binds to and advertises this address only: it has no default of its own.
+    `-Ddolphin.address=${o.address ?? DEFAULT_MEMBER_ADDRESS}`,
     `-Ddolphin.members=${o.members.join(',')}`,
     ...MODULE_ARGS,
     ...(o.extra ?? []),
@@ -87,9 +93,9 @@ export function memberJvmArgs(o: Required<Pick<MemberOptions, 'port' | 'clusterN
   ];
 }
 
-async function healthReady(port: number): Promise<boolean> {
+async function healthReady(address: string, port: number): Promise<boolean> {
   try {
-    const res = await fetch(`http://127.0.0.1:${port}/hazelcast/health/ready`, { signal: AbortSignal.timeout(1_000) });
+    const res = await fetch(`http://${address}:${port}/hazelcast/health/ready`, { signal: AbortSignal.timeout(1_000) });
     await res.body?.cancel();
     return res.status === 200;
   } catch {
@@ -123,18 +129,19 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
  */
 export async function startMember(options: MemberOptions): Promise<MemberHandle> {
   const port = options.port;
+  const address = options.address ?? DEFAULT_MEMBER_ADDRESS;
   const clusterName = options.clusterName ?? 'dolphin';
   const jar = options.jar ?? resolveMemberJar();
   const configFile = options.configFile ?? MEMBER_CONFIG_FILE;
   if (!existsSync(jar)) throw makeError(HzErrors.DOLPHIN_HZ_JAR_NOT_FOUND, `${jar}: no such file`);
   const java = resolveJava(options.javaHome);
-  if (await portAnswers('127.0.0.1', port, 300)) {
-    throw makeError(HzErrors.DOLPHIN_HZ_PORT_IN_USE, `member port 127.0.0.1:${port} is already in use`);
+  if (await portAnswers(address, port, 300)) {
+    throw makeError(HzErrors.DOLPHIN_HZ_PORT_IN_USE, `member port ${address}:${port} is already in use`);
   }
   const args = memberJvmArgs({
-    port, clusterName, jar, configFile,
+    port, address, clusterName, jar, configFile,
     heapMb: options.heapMb ?? 512,
-    members: options.members ?? [`127.0.0.1:${port}`],
+    members: options.members ?? [`${address}:${port}`],
     ...(options.extraJvmArgs ? { extra: options.extraJvmArgs } : {}),
   });
   const usePdeathsig = process.platform === 'linux' && existsSync(SETPRIV);
@@ -204,7 +211,7 @@ export async function startMember(options: MemberOptions): Promise<MemberHandle>
       throw makeError(HzErrors.DOLPHIN_HZ_MEMBER_EXITED,
         `member on port ${port} exited (code ${how.code}, signal ${how.signal}) before it was ready; last output:\n${tail()}`);
     }
-    if (await healthReady(port)) break;
+    if (await healthReady(address, port)) break;
     if (Date.now() > deadline) {
       await stop(5_000);
       throw makeError(HzErrors.DOLPHIN_HZ_MEMBER_START_TIMEOUT,
@@ -217,7 +224,7 @@ export async function startMember(options: MemberOptions): Promise<MemberHandle>
 
   return {
     pid, port, clusterName, startMs, exited, stop, kill, tail,
-    address: `127.0.0.1:${port}`,
+    address: `${address}:${port}`,
     rssBytes: () => (gone ? undefined : readRss(pid)),
   };
 }
