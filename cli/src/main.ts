@@ -49,7 +49,9 @@ program.command('up')
   .option('--demo', 'also run the demo scan producer', false)
   .addOption(new Option('--port <port>', 'member port (default: member.port, 5701)').argParser((v) => Number.parseInt(v, 10)))
   .addOption(new Option('--rate <scans-per-s>', 'demo producer rate').default(0.2).argParser(Number.parseFloat))
-  .action((o: { demo: boolean; port?: number; rate: number }) => exitWith(up(o)));
+  .option('--host <name>', 'this machine in the cluster file (or DOLPHIN_HOST): its member binds to the host\'s address, only what is placed here runs')
+  .option('--cluster <file>', 'the cluster file (or DOLPHIN_CLUSTER_FILE): hosts, addresses, placement, colours (config/cluster.example.json)')
+  .action((o: { demo: boolean; port?: number; rate: number; host?: string; cluster?: string }) => exitWith(up(o)));
 
 program.command('dev')
   .description('run like up, and watch the sources: a saved change restarts exactly the services that load it (and their dependents) as fresh processes carrying their state; a file that does not compile changes nothing')

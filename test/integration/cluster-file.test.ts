@@ -1,7 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, memberHealth, startMember, type MemberHandle } from '@dolphin/hz';
-import { testLogger, waitFor } from '@dolphin/test-support';
+import { freePort, memberHealth, REPO_ROOT, startMember, type MemberHandle } from '@dolphin/hz';
+import { spawnCollecting, testLogger, waitFor } from '@dolphin/test-support';
 
 const started: MemberHandle[] = [];
 afterEach(async () => {
@@ -38,4 +41,59 @@ describe('a member bound to its host address', () => {
       await waitFor(async () => (await memberHealth(at))?.clusterSize === 2, `${at} to see a cluster of 2`, 60_000);
     }
   });
+});
+
+const EXAMPLE = 'config/cluster.example.json';
+const example = () => JSON.parse(readFileSync(path.join(REPO_ROOT, EXAMPLE), 'utf8')) as Record<string, any>;
+
+/** `dolphin up` with a run folder of its own; its exit code and what it printed. */
+async function up(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; text: string; runDir: string }> {
+  const runDir = mkdtempSync(path.join(os.tmpdir(), 'dolphin-run-'));
+  const p = spawnCollecting(path.join(REPO_ROOT, 'dolphin'), ['up', ...args], {
+    PATH: process.env.PATH, HOME: process.env.HOME, DOLPHIN_QUIET: '1', DOLPHIN_RUN_DIR: runDir,
+    DOLPHIN_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'dolphin-state-')), DOLPHIN__supervisor__controlPort: '0', ...env,
+  });
+  const exit = await p.exited;
+  return { code: exit.code, text: p.text.join('\n'), runDir };
+}
+
+/** A copy of the example, changed by `edit`, on a free member port; its path and port. */
+async function clusterFile(edit: (f: Record<string, any>) => void): Promise<{ file: string; port: number }> {
+  const f = example();
+  const port = await freePort();
+  f.memberPort = port;
+  edit(f);
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'dolphin-cluster-')), 'cluster.json');
+  writeFileSync(file, JSON.stringify(f));
+  return { file, port };
+}
+
+describe('dolphin up --host with a cluster file: bad input starts nothing (exit 78)', () => {
+  it('a host the file does not have: named, with the hosts', async () => {
+    const r = await up(['--host', 'h9', '--cluster', EXAMPLE]);
+    expect(r.code).toBe(78);
+    expect(r.text).toContain(`host: h9 is not a host of ${EXAMPLE} (h1, h2, h3)`);
+    expect(readdirSync(r.runDir)).toEqual([]);
+  });
+
+  const cases: [string, (f: Record<string, any>) => void, string | RegExp, Record<string, string>?][] = [
+    ['a duplicate address', (f) => { f.hosts.h2.address = f.hosts.h1.address; }, 'hosts.h2.address: 127.77.0.1 is also the address of h1'],
+    ['a colour without parameters', (f) => { delete f.colours.GREEN.params; }, 'colours.GREEN.params: missing: a colour needs its own strategy parameters'],
+    ['a placed service the registry does not have', (f) => { f.placement['no-such'] = ['h1']; f.hosts.h1.address = '127.0.0.1'; }, 'placement.no-such: not in the service registry'],
+    // 127.77.0.2 routes to lo here but is no interface's address: not this machine's.
+    ["an address that is not this machine's", () => undefined, /hosts\.h2\.address: 127\.77\.0\.2 is not an address of this machine \(it has 127\.0\.0\.1/],
+  ];
+  for (const [what, edit, expected] of cases) {
+    it(`${what}: named, and no member listens`, async () => {
+      const { file, port } = await clusterFile(edit);
+      const host = what.startsWith('a placed') ? 'h1' : 'h2';
+      // The environment variables, as a unit would set them.
+      const r = await up([], { DOLPHIN_HOST: host, DOLPHIN_CLUSTER_FILE: file });
+      expect(r.code).toBe(78);
+      if (typeof expected === 'string') expect(r.text).toContain(expected);
+      else expect(r.text).toMatch(expected);
+      expect(listeners(port)).toEqual([]);
+      expect(readdirSync(r.runDir)).toEqual([]);
+    });
+  }
 });

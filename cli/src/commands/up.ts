@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createLogger, dailyPnlSchema, featureScanSchema, heartbeatSchema, Keys, loadConfig, MapNames, safetySchema, traderStateSchema, type Logger, type ServiceRegistry } from '@dolphin/core';
+import { CoreErrors, fromRoot, isDolphinError, makeError, parseClusterFile, createLogger, dailyPnlSchema, featureScanSchema, heartbeatSchema, Keys, loadConfig, MapNames, safetySchema, traderStateSchema, type Logger, type ServiceRegistry } from '@dolphin/core';
 import { connect, openMap, openSeal, watchMap, withTimeout, type HzConnection, type Watch } from '@dolphin/hz';
 import { secureDir } from '@dolphin/service-kit';
-import { DevReloader, effectiveRegistry, entry, removeRunFile, serveControl, Supervisor, writeRunFile, type ProcessState, type ProcessStatus } from '@dolphin/supervisor';
+import { DevReloader, effectiveRegistry, entry, placeHost, removeRunFile, serveControl, Supervisor, writeRunFile, type ProcessState, type ProcessStatus } from '@dolphin/supervisor';
 import { claimPidFile } from '../pidfile.ts';
 import { LOG_DIR, REPO_ROOT, SUPERVISOR_RUN_FILE, UP_PID_FILE } from '../paths.ts';
 import { scanLine } from '../scan-view.ts';
@@ -13,6 +14,10 @@ export interface UpOptions {
   port?: number;
   /** Demo producer rate, scans per second. */
   rate?: number;
+  /** This machine's host in the cluster file (--host, DOLPHIN_HOST). */
+  host?: string;
+  /** The cluster file (--cluster, DOLPHIN_CLUSTER_FILE): what runs on which host. */
+  cluster?: string;
   /** `dolphin dev`: watch the sources and restart what a change touches. */
   dev?: {
     /** Only these services (and what they depend on); all when empty. */
@@ -81,7 +86,24 @@ function stateLine(name: string, to: ProcessState, from: ProcessState, detail: s
  * SIGTERM or `dolphin down`; then stops everything in reverse order.
  */
 export async function up(options: UpOptions): Promise<number> {
-  const config = loadConfig({ overrides: options.port ? { member: { port: options.port } } : {} });
+  let config = loadConfig({ overrides: options.port ? { member: { port: options.port } } : {} });
+  const clusterFile = options.cluster ?? process.env.DOLPHIN_CLUSTER_FILE;
+  let placement: ReturnType<typeof placeHost> | undefined;
+  if (clusterFile) {
+    // Checked before anything starts: a bad file, host or address exits 78 with the field.
+    try {
+      placement = placeClusterHost(clusterFile, options.host ?? process.env.DOLPHIN_HOST, config.services);
+    } catch (err) {
+      if (!isDolphinError(err) || !err.code.startsWith('DOLPHIN_CLUSTER_')) throw err;
+      console.error(`dolphin: ${err.message} (${err.code})`);
+      return 78;
+    }
+    // The member binds to this host's address and joins the others (the later -D wins in the JVM).
+    config = loadConfig({ overrides: { member: { port: placement.port, jvmArgs: [...config.member.jvmArgs, `-Ddolphin.address=${placement.address}`, `-Ddolphin.members=${placement.members.join(',')}`] }, hazelcast: { clusterName: placement.clusterName } } });
+    config = { ...config, services: placement.registry };
+    say(`host ${placement.host} (${placement.address}) of ${clusterFile}: runs ${placement.placed.join(', ')}`);
+    for (const note of placement.notes) say(note);
+  }
   // The supervisor's own log goes to its file; the terminal gets the lines below meant for a person.
   const logger: Logger = createLogger({ service: 'supervisor', level: config.log.level, file: path.join(LOG_DIR, 'supervisor.log') });
   const claim = claimPidFile(UP_PID_FILE);
@@ -95,7 +117,7 @@ export async function up(options: UpOptions): Promise<number> {
   // one; up's own clients check what they print with it.
   const seal = openSeal(config.stateDir, config.security.keyFile, { create: true });
   const ownMember = !process.env.HZ_MEMBERS;
-  const members = ownMember ? [`127.0.0.1:${config.member.port}`] : config.hazelcast.members;
+  const members = placement ? placement.members : ownMember ? [`127.0.0.1:${config.member.port}`] : config.hazelcast.members;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     HZ_MEMBERS: members.join(','),
@@ -188,6 +210,17 @@ export async function up(options: UpOptions): Promise<number> {
     await stopAll('start failed', 1);
   }
   return done;
+}
+
+/** The cluster file read and checked, and this host's part of it. */
+function placeClusterHost(file: string, host: string | undefined, registry: ServiceRegistry): ReturnType<typeof placeHost> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(fromRoot(file), 'utf8'));
+  } catch (err) {
+    throw makeError(CoreErrors.DOLPHIN_CLUSTER_FILE_INVALID, `${file}: cannot read it as JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return placeHost({ cluster: parseClusterFile(raw, { source: file }), source: file, host, registry });
 }
 
 /** Prints what the trading path does: posture changes, scans (at most one a second), trades and PnL. */

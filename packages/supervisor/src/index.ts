@@ -11,3 +11,4 @@ export { SupervisorErrors } from './errors.ts';
 export { memberFirewallRuleset, memberEndpoints, loopbackEndpoints, uidOf, FIREWALL_TABLE, type MemberEndpoint, type MemberFirewallOptions } from './firewall.ts';
 export { DevReloader, type DevReloaderOptions, type ReloadReport } from './dev-reloader.ts';
 export { importClosure, importsOf, thirdPartyImports, workspaceEntries } from './import-graph.ts';
+export { placeHost, localAddresses, type HostPlacement, type PlaceOptions } from './cluster-placement.ts';
