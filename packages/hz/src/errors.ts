@@ -12,4 +12,7 @@ export const HzErrors = defineErrors({
   DOLPHIN_HZ_UNSEALED: { retryable: false, summary: 'A value carries no MAC of Dolphin\'s: something other than a Dolphin process wrote it; refused and counted.' },
   DOLPHIN_HZ_BAD_SEAL: { retryable: false, summary: 'A value\'s MAC does not match its text and place: forged, altered or written with another key; refused and counted.' },
   DOLPHIN_HZ_SEAL_KEY: { retryable: false, summary: 'The key that seals Dolphin\'s values cannot be read or created, is too short, or other users may read it; the message names the file.' },
+  DOLPHIN_HZ_NOT_LEADER: { retryable: false, summary: 'A write was asked of a candidate that is not the leader of its role (standby, or its lease deadline passed); not written.' },
+  DOLPHIN_HZ_STALE_EPOCH: { retryable: false, summary: 'A value written under an older leadership epoch than one already accepted; refused.' },
+  DOLPHIN_HZ_LEADERSHIP_OPTIONS: { retryable: false, summary: 'Leadership timing or role that cannot be safe; the message names each option.' },
 });

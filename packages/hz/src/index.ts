@@ -9,4 +9,5 @@ export { loadSealKey, openSeal, sealKeyPath, SEAL_KEY_NAME } from './seal-key.ts
 export { TypedMap, openMap, openContractMap, type SchemaOf } from './typed-map.ts';
 export { watchMap, type Watch, type WatchOptions, type KeyUpdate, type UpdateSource } from './listener.ts';
 export { HeartbeatWriter, type HeartbeatOptions } from './heartbeat.ts';
+export { Leadership, LEADERSHIP_MAP, leaseSchema, leaseTiming, leaderUntil, mayTakeOver, nextEpoch, refuseOlderEpoch, assertEpochNotOlder, type Lease, type LeadershipOptions, type LeadershipStats, type LeaseTiming, type DemotionReason, type Sighting } from './leadership.ts';
 export { memberHealth, memberHealthSchema, type MemberHealth } from './member-health.ts';
