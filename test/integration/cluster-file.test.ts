@@ -79,6 +79,7 @@ describe('dolphin up --host with a cluster file: bad input starts nothing (exit 
   const cases: [string, (f: Record<string, any>) => void, string | RegExp, Record<string, string>?][] = [
     ['a duplicate address', (f) => { f.hosts.h2.address = f.hosts.h1.address; }, 'hosts.h2.address: 127.77.0.1 is also the address of h1'],
     ['a colour without parameters', (f) => { delete f.colours.GREEN.params; }, 'colours.GREEN.params: missing: a colour needs its own strategy parameters'],
+    ['a colour parameter the strategy does not have', (f) => { f.colours.GREEN.params.noSuchKnob = 1; }, /colours\.GREEN\.params/],
     ['a placed service the registry does not have', (f) => { f.placement['no-such'] = ['h1']; f.hosts.h1.address = '127.0.0.1'; }, 'placement.no-such: not in the service registry'],
     // 127.77.0.2 routes to lo here but is no interface's address: not this machine's.
     ["an address that is not this machine's", () => undefined, /hosts\.h2\.address: 127\.77\.0\.2 is not an address of this machine \(it has 127\.0\.0\.1/],

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { strategyParamsSchema } from '@dolphin/strategy';
 import path from 'node:path';
 import { CoreErrors, fromRoot, isDolphinError, makeError, parseClusterFile, createLogger, dailyPnlSchema, featureScanSchema, heartbeatSchema, Keys, loadConfig, MapNames, safetySchema, traderStateSchema, type Logger, type ServiceRegistry } from '@dolphin/core';
 import { connect, openMap, openSeal, watchMap, withTimeout, type HzConnection, type Watch } from '@dolphin/hz';
@@ -220,7 +221,8 @@ function placeClusterHost(file: string, host: string | undefined, registry: Serv
   } catch (err) {
     throw makeError(CoreErrors.DOLPHIN_CLUSTER_FILE_INVALID, `${file}: cannot read it as JSON: ${(err as Error).message}`, { cause: err });
   }
-  return placeHost({ cluster: parseClusterFile(raw, { source: file }), source: file, host, registry });
+  // A colour's parameters are the strategy's own: checked against its schema, field by field.
+  return placeHost({ cluster: parseClusterFile(raw, { source: file, paramsSchema: strategyParamsSchema }), source: file, host, registry });
 }
 
 /** Prints what the trading path does: posture changes, scans (at most one a second), trades and PnL. */
