@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { spawnCollecting, type SpawnedProcess } from './processes.ts';
 
@@ -138,9 +138,23 @@ async function ip(...args: string[]): Promise<string> {
 const IP = which('ip');
 const SETPRIV = which('setpriv');
 
+/** Running (a zombie waiting for its reaper is not). */
 const alive = (pid: number) => {
-  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
+  try { return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
 };
+
+/** Processes whose network namespace is one of `inodes` (found through /proc: works after the name is gone). */
+function pidsInNamespaces(inodes: ReadonlyMap<string, string>): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let link: string;
+    try { link = readlinkSync(`/proc/${entry}/ns/net`); } catch { continue; }
+    const ns = inodes.get(/^net:\[(\d+)\]$/.exec(link)?.[1] ?? '');
+    if (ns && alive(Number(entry))) found.push(`process ${entry} still in ${ns}`);
+  }
+  return found;
+}
 
 const netnsList = async () => (await ip('netns', 'list')).split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
 const netnsPids = async (ns: string) => (await exec(IP ?? 'ip', ['netns', 'pids', ns], { timeoutMs: 15_000 })).stdout.split(/\s+/).filter(Boolean).map(Number);
@@ -230,6 +244,9 @@ export async function startTestHosts(n: number): Promise<TestHosts> {
     await Promise.all(hosts.map(async (h) => {
       try { await h.killProcesses(); } catch (err) { leftovers.push(String(err)); }
     }));
+    // The namespaces' inodes, to find a process left in one once its name is gone.
+    const inodes = new Map<string, string>();
+    for (const ns of made) { try { inodes.set(String(statSync(`/run/netns/${ns}`).ino), ns); } catch { /* not mounted */ } }
     for (const ns of [...made].reverse()) {
       const r = await exec(IP, ['netns', 'del', ns], { timeoutMs: 15_000 });
       if (r.code !== 0) leftovers.push(`ip netns del ${ns}: ${r.stderr.trim()}`);
@@ -237,6 +254,7 @@ export async function startTestHosts(n: number): Promise<TestHosts> {
     const left = await netnsList();
     for (const ns of made) if (left.includes(ns)) leftovers.push(`network namespace ${ns}`);
     for (const h of hosts) for (const p of h.tracked()) if (alive(p)) leftovers.push(`process ${p} started in ${h.netns}`);
+    leftovers.push(...pidsInNamespaces(inodes));
     for (const line of (await ip('-o', 'link', 'show')).split('\n')) if (line.includes(tag)) leftovers.push(`root namespace interface: ${line.trim()}`);
     return { leftovers, ms: performance.now() - s0 };
   })());
