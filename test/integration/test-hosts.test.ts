@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveJava } from '@dolphin/hz';
-import { startTestHosts, testHostsUnavailable, waitFor, type HostProcess, type TestHost, type TestHosts } from '@dolphin/test-support';
+import { spawnCollecting, startTestHosts, testHostsUnavailable, waitFor, type HostProcess, type TestHost, type TestHosts } from '@dolphin/test-support';
 
 /**
  * The multi-host fixture against real namespaces and real processes: three hosts on one switch,
@@ -220,6 +220,39 @@ public class Bind {
         expect(await ask(o1, h1.address)).toMatch(/^error /);
       } finally {
         expect((await other.stop()).leftovers).toEqual([]);
+      }
+    });
+
+    it('a fixture whose test process was SIGKILLed is removed by the next start, with the processes left in it', async () => {
+      // A stand-in test process: makes a host, starts an escapee (its own session) in it, says so, waits to be killed.
+      const script = `
+        import { startTestHosts } from ${JSON.stringify(new URL('../support/test-hosts.ts', import.meta.url).pathname)};
+        const net = await startTestHosts(1);
+        const p = net.hosts[0].spawn('/bin/sh', ['-c', 'setsid sleep 600 & echo "{\\\\"escapee\\\\":$!}"; wait']);
+        const e = await p.waitForLog((l) => typeof l.escapee === 'number', 'the escapee');
+        console.log(JSON.stringify({ names: [net.hosts[0].netns, net.switchNetns], escapee: e.escapee }));
+        setInterval(() => {}, 1000);
+      `;
+      const doomed = spawnCollecting(NODE, ['--input-type=module', '-e', script], { PATH: process.env.PATH });
+      let escapee = 0;
+      try {
+        const line = await doomed.waitForLog((l) => Array.isArray(l.names), 'the stand-in test to make its host', 30_000);
+        const names = line.names as string[];
+        escapee = Number(line.escapee);
+        process.kill(doomed.child.pid!, 'SIGKILL');
+        await doomed.exited;
+        // Left behind, as a killed test leaves them.
+        for (const ns of names) expect(ipOut('netns', 'list')).toContain(ns);
+        expect(alive(escapee)).toBe(true);
+
+        const next = await startTestHosts(1);
+        const { leftovers } = await next.stop();
+        expect(leftovers).toEqual([]);
+        for (const ns of names) expect(ipOut('netns', 'list')).not.toContain(ns);
+        await waitFor(() => !alive(escapee), 'the escapee of the killed fixture to be gone', 5_000);
+      } finally {
+        await doomed.cleanup();
+        if (escapee && alive(escapee)) process.kill(escapee, 'SIGKILL');
       }
     });
 
