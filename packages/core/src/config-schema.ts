@@ -207,6 +207,12 @@ export const dolphinConfigSchema = z.strictObject({
   trader: z.strictObject({
     /** Strategy parameters (packages/strategy, docs/strategy.md); checked by the trader at start. */
     strategy: z.record(z.string(), z.unknown()).default({}),
+    /**
+     * Which trader this is: its maps (DOLPHIN_STATE_<colour>, DOLPHIN_PNL_<colour>) and its ledger
+     * (event-trader.db for BLUE, event-trader-<colour>.db for the others). Several colours with
+     * their own parameters trade the same scans side by side.
+     */
+    colour: z.string().regex(/^[A-Z][A-Z0-9]{0,15}$/, 'upper-case letters and digits, e.g. BLUE').default('BLUE'),
   }).prefault({}),
   indicators: indicatorsConfigSchema.prefault({}),
   /** Safety parameters (services/safety, docs/safety.md); checked by the safety service at start. */

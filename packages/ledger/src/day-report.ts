@@ -9,7 +9,9 @@ type Posture = SafetyInput['posture'];
 
 /** The live trader's ledger in a state folder (services/event-trader writes it). */
 export const LIVE_LEDGER_FILE = 'event-trader.db';
-export const liveLedgerFile = (stateDir: string): string => path.join(stateDir, LIVE_LEDGER_FILE);
+/** The live trader's ledger: event-trader.db for BLUE (as before colours), event-trader-<colour>.db for the others. */
+export const liveLedgerFile = (stateDir: string, colour = 'BLUE'): string =>
+  path.join(stateDir, colour === 'BLUE' ? LIVE_LEDGER_FILE : `event-trader-${colour.toLowerCase()}.db`);
 
 /** One fill of the day, as the report lists it. */
 export interface DayFill {

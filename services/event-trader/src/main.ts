@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { CoreErrors, dailyPnlSchema, featureScanSchema, formatIssues, Keys, makeError, MapNames, RingbufferNames, sealPlace, traderStateSchema } from '@dolphin/core';
+import { CoreErrors, dailyPnlSchema, featureScanSchema, formatIssues, Keys, makeError, MapNames, RingbufferNames, sealPlace, traderMapNames, traderStateSchema } from '@dolphin/core';
 import { openMap, openText, sealingOf } from '@dolphin/hz';
-import { Ledger } from '@dolphin/ledger';
+import { Ledger, liveLedgerFile } from '@dolphin/ledger';
 import { runService } from '@dolphin/service-kit';
 import { strategyParamsSchema } from '@dolphin/strategy';
 import { GapFiller } from './gap-filler.ts';
@@ -18,10 +18,12 @@ await runService({
       throw makeError(CoreErrors.DOLPHIN_CONFIG_INVALID, `invalid configuration:\n  - ${formatIssues(parsed.error.issues).map((l) => `trader.strategy.${l}`).join('\n  - ')}`);
     }
     const params = parsed.data;
-    const ledger = new Ledger(path.join(config.stateDir, 'event-trader.db'));
+    const colour = config.trader.colour;
+    const ledger = new Ledger(liveLedgerFile(config.stateDir, colour));
     ctx.register('ledger', () => ledger.close());
-    const stateMap = await openMap(ctx.hz, MapNames.STATE_BLUE, traderStateSchema);
-    const pnlMap = await openMap(ctx.hz, MapNames.PNL_BLUE, dailyPnlSchema);
+    const maps = traderMapNames(colour);
+    const stateMap = await openMap(ctx.hz, maps.state, traderStateSchema);
+    const pnlMap = await openMap(ctx.hz, maps.pnl, dailyPnlSchema);
     // History entries carry the bridge's seal for latest_eigen_scan (the same text it put there).
     const sealing = sealingOf(ctx.hz);
     const historyPlace = sealPlace(MapNames.FEATURES, Keys.LATEST_EIGEN_SCAN);

@@ -25,7 +25,7 @@ export interface TraderRig {
   restartMember(): Promise<void>;
   setSafety(posture?: Posture, ts?: string): Promise<void>;
   /** A trader process, ready (`prefix`: a command it runs under, e.g. nsenter into a namespace). */
-  startTrader(o: { stateDir: string; strategy?: object; prefix?: string[] }): Promise<SpawnedProcess>;
+  startTrader(o: { stateDir: string; strategy?: object; prefix?: string[]; env?: Record<string, string> }): Promise<SpawnedProcess>;
   state(): Promise<TraderState | undefined>;
   /** A scan file renamed into place. */
   put(row: ScanRecord): void;
@@ -70,7 +70,7 @@ export async function traderRig(name: string): Promise<TraderRig> {
       const p = spawnCollecting(cmd, args, {
         PATH: process.env.PATH, HZ_MEMBERS: member.address, HZ_CLUSTER_NAME: clusterName,
         DOLPHIN_CONFIG_DIR: path.join(root, 'config'), DOLPHIN_STATE_DIR: o.stateDir, DOLPHIN__trader__strategy: JSON.stringify(o.strategy ?? {}),
-        DOLPHIN__security__keyFile: keyFile, DOLPHIN__scans__dir: scanDir,
+        DOLPHIN__security__keyFile: keyFile, DOLPHIN__scans__dir: scanDir, ...o.env,
       }, { ipc: true });
       cleanups.push(() => p.cleanup());
       await new Promise<void>((resolve, reject) => {

@@ -24,6 +24,11 @@ export const MapNames = {
 } as const;
 export type MapName = (typeof MapNames)[keyof typeof MapNames];
 
+/** A trader's own maps: BLUE's are DOLPHIN_STATE_BLUE and DOLPHIN_PNL_BLUE, each other colour's alike. */
+export function traderMapNames(colour: string): { state: string; pnl: string } {
+  return { state: `DOLPHIN_STATE_${colour}`, pnl: `DOLPHIN_PNL_${colour}` };
+}
+
 /** Fixed keys of DESIGN.md §3. */
 export const Keys = {
   LATEST_EIGEN_SCAN: 'latest_eigen_scan',

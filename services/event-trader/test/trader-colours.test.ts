@@ -1,0 +1,69 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isoMicros, Keys, traderMapNames, traderStateSchema, type ScanRecord } from '@dolphin/core';
+import { openMap } from '@dolphin/hz';
+import { Ledger, liveLedgerFile } from '@dolphin/ledger';
+import { ScanGenerator } from '@dolphin/scanfile';
+import { waitFor } from '@dolphin/test-support';
+import { traderRig } from './rig.ts';
+
+// Two colours (trader.colour) on the same scans: each its own parameters, maps and ledger.
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const BASE_NS = Date.UTC(2026, 10, 24, 9, 0, 0) * 1e6;
+const N = 30;
+const BLUE = { initialCapital: 10_000, capitalFraction: 0.5, maxHoldMs: 5_000, cooldownAfterStopMs: 2_000, takeProfitPct: 0.008, stopLossPct: 0.006 };
+const GREEN = { ...BLUE, initialCapital: 50_000, capitalFraction: 0.2 };
+
+function scans(): ScanRecord[] {
+  const gen = new ScanGenerator({ seed: 78 });
+  return Array.from({ length: N }, (_, i) => {
+    const s = gen.next(BASE_NS + i * 1e9);
+    const btc = s.assets.indexOf('BTCUSDT');
+    const price = 100_000 * (1 + 0.012 * Math.sin(i / 2.5));
+    return { ...s, w50_velocity: s.w150_velocity + (i % 5 === 1 ? -0.03 : 0.01), asset_prices: s.asset_prices.map((p, j) => (j === btc ? price : p)) } as ScanRecord;
+  });
+}
+
+describe('trader colours', () => {
+  it('BLUE and GREEN decide every scan side by side, each into its own maps and ledger, with its own parameters', async () => {
+    const r = await traderRig('trader-colours');
+    cleanups.push(() => r.cleanup());
+    await r.setSafety('APEX', isoMicros(BASE_NS));
+    const blueDir = path.join(r.root, 'blue');
+    const greenDir = path.join(r.root, 'green');
+    await r.startTrader({ stateDir: blueDir, strategy: BLUE });
+    await r.startTrader({ stateDir: greenDir, strategy: GREEN, env: { DOLPHIN__trader__colour: 'GREEN' } });
+    const rows = scans();
+    for (const row of rows) {
+      r.put(row);
+      await new Promise((res) => setTimeout(res, 40));
+    }
+    const last = rows.at(-1)!.scan_number;
+    const blueState = await openMap(r.conn, traderMapNames('BLUE').state, traderStateSchema);
+    const greenState = await openMap(r.conn, traderMapNames('GREEN').state, traderStateSchema);
+    await waitFor(async () => ((await blueState.get(Keys.STATE_LATEST))?.last_scan_number === last ? true : undefined), 'BLUE at the last scan', 30_000);
+    await waitFor(async () => ((await greenState.get(Keys.STATE_LATEST))?.last_scan_number === last ? true : undefined), 'GREEN at the last scan', 30_000);
+
+    // Each ledger in its own file; GREEN's is not in BLUE's folder and the other way round.
+    expect(existsSync(liveLedgerFile(blueDir))).toBe(true);
+    expect(existsSync(liveLedgerFile(greenDir, 'GREEN'))).toBe(true);
+    expect(path.basename(liveLedgerFile(greenDir, 'GREEN'))).toBe('event-trader-green.db');
+    expect(existsSync(liveLedgerFile(greenDir))).toBe(false);
+    const blue = new Ledger(liveLedgerFile(blueDir));
+    const green = new Ledger(liveLedgerFile(greenDir, 'GREEN'));
+    cleanups.push(() => blue.close(), () => green.close());
+    const blueFills = blue.fills();
+    const greenFills = green.fills();
+    // The same signals, so the same number of trades; different capital, so different sizes.
+    expect(blueFills.length).toBeGreaterThan(0);
+    expect(greenFills.map((f) => `${f.scan_number} ${f.side}`)).toEqual(blueFills.map((f) => `${f.scan_number} ${f.side}`));
+    expect(greenFills[0]!.quantity).not.toBe(blueFills[0]!.quantity);
+    expect((await greenState.get(Keys.STATE_LATEST))!.capital).not.toBe((await blueState.get(Keys.STATE_LATEST))!.capital);
+  });
+});
