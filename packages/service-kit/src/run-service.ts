@@ -38,7 +38,11 @@ export interface ServiceContext {
 }
 
 export interface ServiceDefinition {
-  name: string;
+  /**
+   * The service's name: its heartbeat key, logs and metrics. A function of the configuration
+   * for a service that runs as several (the trader's colours: event-trader, event-trader-green).
+   */
+  name: string | ((config: Readonly<DolphinConfig>) => string);
   version?: string;
   /** Wires the service; resolves when it is ready to take work. */
   start(ctx: ServiceContext): Promise<void> | void;
@@ -114,13 +118,14 @@ export async function runService(def: ServiceDefinition, options: ServiceRunOpti
   try {
     config = loadConfig(def.config);
   } catch (err) {
-    const bootLogger = createLogger({ service: def.name });
+    const bootLogger = createLogger({ service: typeof def.name === 'string' ? def.name : 'service' });
     bootLogger.fatal({ code: isDolphinError(err) ? err.code : undefined }, (err as Error).message);
     exit(EXIT_CONFIG);
     throw err;
   }
 
-  const logger = createLogger({ service: def.name, level: config.log.level, pretty: config.log.pretty });
+  const name = typeof def.name === 'string' ? def.name : def.name(config);
+  const logger = createLogger({ service: name, level: config.log.level, pretty: config.log.pretty });
   try {
     secureDir(config.stateDir);
   } catch (err) {
@@ -133,10 +138,10 @@ export async function runService(def: ServiceDefinition, options: ServiceRunOpti
   let restoredStates: Record<string, unknown> | undefined;
 
   if (argv.includes('--restart')) {
-    const file = snapshotPath(config.stateDir, def.name);
+    const file = snapshotPath(config.stateDir, name);
     if (existsSync(file)) {
       try {
-        restoredStates = takeSnapshot(file, { service: def.name });
+        restoredStates = takeSnapshot(file, { service: name });
         logger.info({ file, states: Object.keys(restoredStates) }, 'restart snapshot accepted');
       } catch (err) {
         logger.warn({ err }, 'restart snapshot ignored');
@@ -197,9 +202,9 @@ export async function runService(def: ServiceDefinition, options: ServiceRunOpti
       // with --restart; the new process restores it (marker, checksum and age permitting).
       process.on('message', (m: { type?: string }) => {
         if (m?.type !== 'snapshot') return;
-        const file = snapshotPath(config.stateDir, def.name);
+        const file = snapshotPath(config.stateDir, name);
         try {
-          writeSnapshot(file, def.name, states.captureAll());
+          writeSnapshot(file, name, states.captureAll());
           logger.info({ file, states: states.names() }, 'restart snapshot written');
           process.send?.({ type: 'snapshot-written', file });
         } catch (err) {
@@ -224,12 +229,12 @@ export async function runService(def: ServiceDefinition, options: ServiceRunOpti
   }
 
   lifecycle.moveTo('starting');
-  const hz = await connect({ settings: config.hazelcast, logger, name: `${def.name}-${process.pid}`, background: def.hazelcast === 'background', seal });
+  const hz = await connect({ settings: config.hazelcast, logger, name: `${name}-${process.pid}`, background: def.hazelcast === 'background', seal });
   components.register('hazelcast', () => hz.shutdown());
   // A client that gave up for good cannot heal: exit for the supervisor to start a fresh process.
   hz.events.once('lost', () => void stop('hazelcast client lost', EXIT_FAILURE).then(exit));
 
-  const metrics = createRegistry(def.name);
+  const metrics = createRegistry(name);
   countRefusals(hz, metrics, logger);
   if (config.metrics.port > 0) {
     const server = await serveMetrics(metrics, config.metrics.host, config.metrics.port);
@@ -241,7 +246,7 @@ export async function runService(def: ServiceDefinition, options: ServiceRunOpti
   // the cluster answering (a member outage must not get every service killed), only on the
   // event loop running, so a frozen process is killed and restarted by systemd itself.
   const watchdog = new Watchdog();
-  heartbeat = new HeartbeatWriter(hz, { service: def.name, version, intervalMs: config.heartbeat.intervalMs, logger, onTick: () => watchdog.pet() });
+  heartbeat = new HeartbeatWriter(hz, { service: name, version, intervalMs: config.heartbeat.intervalMs, logger, onTick: () => watchdog.pet() });
   await heartbeat.start();
   const hb = heartbeat;
   components.register('heartbeat', async () => {
@@ -250,7 +255,7 @@ export async function runService(def: ServiceDefinition, options: ServiceRunOpti
   });
 
   const ctx: ServiceContext = {
-    name: def.name,
+    name,
     version,
     config,
     logger,
@@ -281,8 +286,8 @@ export async function runService(def: ServiceDefinition, options: ServiceRunOpti
   }
   if (lifecycle.state === 'starting') {
     lifecycle.moveTo('running');
-    process.send?.({ type: 'ready', service: def.name, pid: process.pid });
-    void sdNotify('READY=1', `STATUS=${def.name} running`);
+    process.send?.({ type: 'ready', service: name, pid: process.pid });
+    void sdNotify('READY=1', `STATUS=${name} running`);
     // Node writes its compile cache (NODE_COMPILE_CACHE, set by the units) only at a clean exit;
     // a service that is killed would never leave one, and every restart would compile again.
     if (getCompileCacheDir()) setImmediate(() => flushCompileCache());

@@ -10,7 +10,8 @@ import { createTraderMetrics } from './metrics.ts';
 import { EventTrader } from './trader.ts';
 
 await runService({
-  name: 'event-trader',
+  // BLUE is event-trader (as before colours); each other colour its own name and heartbeat.
+  name: (config) => (config.trader.colour === 'BLUE' ? 'event-trader' : `event-trader-${config.trader.colour.toLowerCase()}`),
   async start(ctx) {
     const { config } = ctx;
     const parsed = strategyParamsSchema.safeParse(config.trader.strategy);

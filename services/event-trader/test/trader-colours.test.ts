@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isoMicros, Keys, traderMapNames, traderStateSchema, type ScanRecord } from '@dolphin/core';
+import { heartbeatSchema, isoMicros, Keys, MapNames, traderMapNames, traderStateSchema, type ScanRecord } from '@dolphin/core';
 import { openMap } from '@dolphin/hz';
 import { Ledger, liveLedgerFile } from '@dolphin/ledger';
 import { ScanGenerator } from '@dolphin/scanfile';
@@ -65,5 +65,9 @@ describe('trader colours', () => {
     expect(greenFills.map((f) => `${f.scan_number} ${f.side}`)).toEqual(blueFills.map((f) => `${f.scan_number} ${f.side}`));
     expect(greenFills[0]!.quantity).not.toBe(blueFills[0]!.quantity);
     expect((await greenState.get(Keys.STATE_LATEST))!.capital).not.toBe((await blueState.get(Keys.STATE_LATEST))!.capital);
+    // Each its own heartbeat: GREEN does not overwrite BLUE's.
+    const beats = await openMap(r.conn, MapNames.HEARTBEAT, heartbeatSchema);
+    await waitFor(async () => ((await beats.get('event-trader-green'))?.state === 'running' ? true : undefined), "GREEN's heartbeat", 10_000);
+    expect((await beats.get('event-trader'))?.pid).not.toBe((await beats.get('event-trader-green'))?.pid);
   });
 });
