@@ -193,8 +193,11 @@ public class Bind {
       const pids = [server.child.pid!, shell.child.pid!, escapee, grandchild];
       expect(pids.every(alive)).toBe(true);
       expect(await reaches(h1, h3)).toBe(true);
+      const running = h3.run('/bin/sleep', ['600'], { timeoutMs: 60_000 }); // a run() in flight dies too
+      await waitFor(() => ipOut('netns', 'pids', h3.netns).trim().split('\n').length >= 5, 'the sleep to start in h3', 5_000);
 
       await h3.kill();
+      expect(await running).toMatchObject({ code: null, signal: 'SIGKILL', timedOut: false });
       expect(h3.dead).toBe(true);
       expect((await server.exited).signal).toBe('SIGKILL');
       await waitFor(() => !pids.some(alive), 'every process of h3 to be gone', 5_000);

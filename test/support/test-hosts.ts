@@ -110,9 +110,10 @@ const which = (name: string) =>
 interface Exec { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean }
 
 /** Runs argv in its own process group, collecting output; SIGKILLs the group on timeout. */
-function exec(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<Exec> {
+function exec(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}, onSpawn?: (pid: number) => void): Promise<Exec> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { env: opts.env ?? process.env, detached: true, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (child.pid !== undefined) onSpawn?.(child.pid);
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -300,6 +301,8 @@ class Host implements TestHost {
   readonly #switchNetns: string;
   /** Running spawn() handles and run() promises. */
   readonly #live = new Set<HostProcess | Promise<unknown>>();
+  /** The process groups of run() commands in flight. */
+  readonly #runGroups = new Set<number>();
   /** Every pid spawn() started, for the leftover check. */
   readonly #pids = new Set<number>();
   #dead = false;
@@ -333,9 +336,13 @@ class Host implements TestHost {
 
   async run(cmd: string, args: string[], opts: HostRunOptions = {}): Promise<HostRunResult> {
     this.#refuseIfDead(`run ${cmd}`);
-    const r = exec(IP as string, this.#enter(cmd, args), opts);
+    let group: number | undefined;
+    const r = exec(IP as string, this.#enter(cmd, args), opts, (pid) => { group = pid; this.#runGroups.add(pid); });
     this.#live.add(r);
-    try { return await r; } finally { this.#live.delete(r); }
+    try { return await r; } finally {
+      this.#live.delete(r);
+      if (group !== undefined) this.#runGroups.delete(group);
+    }
   }
 
   /** Every pid this host's spawn() started (for the leftover check). */
@@ -344,7 +351,7 @@ class Host implements TestHost {
   /** SIGKILL to every process in the namespace and every tracked group; waits for tracked handles to end. */
   async killProcesses(): Promise<void> {
     // The groups first: a spawn still between fork and setns is not in the namespace yet.
-    const groups = [...this.#live].flatMap((p) => ('child' in p && p.child.pid !== undefined ? [p.child.pid] : []));
+    const groups = [...this.#live].flatMap((p) => ('child' in p && p.child.pid !== undefined ? [p.child.pid] : [])).concat([...this.#runGroups]);
     await killAllIn(this.netns, groups);
     await Promise.all([...this.#live].map((p) => ('exited' in p ? p.exited : p)));
   }
