@@ -18,11 +18,12 @@ import { spawnCollecting, type SpawnedProcess } from './processes.ts';
  *
  * What 127.x over veth needs, measured on this kernel:
  * - `route_localnet=1` (all, default, lo, eth0) in each host namespace; without it a route lookup for
- *   127.A.B.2 fails with EINVAL and ARP for loopback addresses is dropped.
- * - The local route `127.0.0.0/8 dev lo` deleted in each host namespace (127.0.0.1 stays local).
- *   Today the merged local/main FIB lets the /24 on eth0 win by longest prefix anyway, but an
- *   `ip rule` added in the namespace unmerges the tables and the local /8 would swallow every
- *   127.A.B.x; without it the lookup cannot depend on that.
+ *   127.A.B.2 fails with EINVAL (and the kernel drops ARP for loopback addresses).
+ * - The local route `127.0.0.0/8 dev lo` deleted in each host namespace (127.0.0.1 stays local,
+ *   127.0.0.2 and the like are no longer). With the tables merged (no `ip rule`), the /24 on eth0
+ *   wins by longest prefix anyway; but once any `ip rule` is added in the namespace the local table
+ *   is looked up first and its /8 swallows every 127.A.B.x (`route get` says `local … dev lo`).
+ *   Without the /8 the lookup does not depend on that.
  * - The switch namespace needs nothing: the bridge is L2 only and has no address.
  *
  * A host dies (kill) when every process in its namespace gets SIGKILL and its link goes down; a
