@@ -5,6 +5,12 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { makeError, type DolphinError } from '@dolphin/core';
 import type { DecisionInputs, Order, StrategyState } from '@dolphin/strategy';
 import { LedgerErrors } from './errors.ts';
+import type { ClusterLedgerEntry, ClusterStateEntry } from './cluster-records.ts';
+
+/** The scan an entry of the cluster's copy belongs to. */
+function scanOf(e: ClusterLedgerEntry): number {
+  return e.kind === 'gap' ? e.before_scan_number : e.scan_number;
+}
 
 /** The safety posture a decision saw (what decide() reads of it). */
 export type SafetyInput = NonNullable<DecisionInputs['safety']>;
@@ -243,6 +249,34 @@ export class Ledger {
       }
       w.saveState.run(state.lastScanTsNs, state.lastScanNumber, algoVersion, JSON.stringify(state), updatedAt);
     });
+  }
+
+  /**
+   * Takes what the cluster has of this trader's decisions after this ledger's last one (another
+   * host's trader decided them): their fills, postures and gaps, then the cluster's state, in one
+   * transaction. Entries at or before the ledger's own last scan are already here and are left.
+   * Returns how many rows it added; nothing when the cluster is not ahead.
+   */
+  adopt(state: ClusterStateEntry, entries: readonly ClusterLedgerEntry[]): number {
+    const local = this.state();
+    const after = local?.lastScanNumber ?? -1;
+    if (state.scan_number <= after) return 0;
+    let added = 0;
+    this.transaction(() => {
+      const w = this.writable();
+      const ordered = [...entries].sort((a, b) => scanOf(a) - scanOf(b));
+      for (const e of ordered) {
+        const n = scanOf(e);
+        if (n <= after || n > state.scan_number) continue;
+        if (e.kind === 'fill') w.insertFill.run(e.scan_ts_ns, e.scan_number, e.day, e.symbol, e.side, e.reason, e.quantity, e.price, e.notional, e.fee, e.realized, e.capital_after);
+        else if (e.kind === 'input') w.insertInput.run(e.scan_ts_ns, JSON.stringify(e.safety));
+        else if (e.kind === 'gap') w.insertGap.run(e.after_scan_number, e.after_ts_ns, e.before_scan_number, e.before_ts_ns, e.missing, e.reason, e.recorded_at);
+        else continue;
+        added++;
+      }
+      w.saveState.run(state.scan_ts_ns, state.scan_number, state.algo_version, JSON.stringify(state.state), state.updated_at);
+    });
+    return added;
   }
 
   /**

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { CoreErrors, dailyPnlSchema, featureScanSchema, formatIssues, Keys, makeError, MapNames, RingbufferNames, sealPlace, traderMapNames, traderStateSchema } from '@dolphin/core';
 import { openMap, openText, sealingOf } from '@dolphin/hz';
-import { Ledger, liveLedgerFile } from '@dolphin/ledger';
+import { clusterLedgerEntrySchema, Ledger, liveLedgerFile } from '@dolphin/ledger';
+import { ClusterLedger, clusterLedgerMapName } from './cluster-ledger.ts';
 import { runService } from '@dolphin/service-kit';
 import { strategyParamsSchema } from '@dolphin/strategy';
 import { GapFiller } from './gap-filler.ts';
@@ -23,6 +24,10 @@ await runService({
     const ledger = new Ledger(liveLedgerFile(config.stateDir, colour));
     ctx.register('ledger', () => ledger.close());
     const maps = traderMapNames(colour);
+    // The cluster's copy of the ledger: taken first when another host's trader got further.
+    const cluster = new ClusterLedger(await openMap(ctx.hz, clusterLedgerMapName(colour), clusterLedgerEntrySchema), ctx.logger);
+    const adopted = await cluster.adoptInto(ledger);
+    if (adopted.to > adopted.from) ctx.logger.info(adopted, `ledger brought up to the cluster's copy: scans after #${adopted.from} to #${adopted.to} (${adopted.adopted} fills, postures and gaps)`);
     const stateMap = await openMap(ctx.hz, maps.state, traderStateSchema);
     const pnlMap = await openMap(ctx.hz, maps.pnl, dailyPnlSchema);
     // History entries carry the bridge's seal for latest_eigen_scan (the same text it put there).
@@ -41,6 +46,7 @@ await runService({
       maxClockSkewMs: config.security.maxClockSkewMs,
       writeState: (v) => stateMap.set(Keys.STATE_LATEST, v),
       writePnl: (day, v) => pnlMap.set(day, v),
+      replicate: (c) => cluster.record(c),
     });
     ctx.register('decisions', () => trader.close());
     // Carried across a dev-mode restart: decisions have their inputs before the listeners' first read.

@@ -1,6 +1,6 @@
 import { exfSchema, isDolphinError, isoMicros, nowEpochNs, obFeaturesSchema, safetySchema, type DailyPnl, type Exf, type FeatureScan, type Logger, type ObFeatures, type Safety, type ScanRecord, type TraderState } from '@dolphin/core';
 import { cents, decide, initialState, unrealized, type Decision, type DecisionInputs, type StrategyParams, type StrategyState } from '@dolphin/strategy';
-import { LedgerErrors, type Ledger } from '@dolphin/ledger';
+import { LedgerErrors, type Ledger, type CommitRecord } from '@dolphin/ledger';
 import type { GapFiller, ScanSource } from './gap-filler.ts';
 import type { TraderMetrics } from './metrics.ts';
 
@@ -11,6 +11,8 @@ export interface TraderOptions {
   metrics?: TraderMetrics;
   writeState(value: TraderState): Promise<void>;
   writePnl(day: string, value: DailyPnl): Promise<void>;
+  /** The cluster's copy of each committed decision (ClusterLedger.record); never throws. */
+  replicate?(c: CommitRecord): Promise<void>;
   /** Where scans it did not receive are found (scan files, history); without it a gap is only recorded. */
   gaps?: GapFiller;
   /** A scan dated further ahead of the clock than this is refused, not decided (default 5 s). */
@@ -258,6 +260,8 @@ export class EventTrader {
     const changed = safety !== undefined && safetyText !== this.recordedSafety;
     // The ledger first: a crash after this line finds the scan decided and its fills on record.
     this.o.ledger.commit(d.state, d.orders, params.algoVersion, updatedAt, changed ? safety : undefined, gap);
+    // Then the cluster's copy (before the maps): a trader on another host can go on from it.
+    await this.o.replicate?.({ state: d.state, orders: d.orders, algoVersion: params.algoVersion, updatedAt, safety: changed ? safety : undefined, gap });
     if (changed) this.recordedSafety = safetyText;
     this.state = d.state;
     this.tally.decided++;
