@@ -213,6 +213,10 @@ export const dolphinConfigSchema = z.strictObject({
      * their own parameters trade the same scans side by side.
      */
     colour: z.string().regex(/^[A-Z][A-Z0-9]{0,15}$/, 'upper-case letters and digits, e.g. BLUE').default('BLUE'),
+    /** A hot standby: trades only while it holds the colour's lease (trader-<colour> in DOLPHIN_LEADERSHIP); another host's trader holds it meanwhile. */
+    standby: z.boolean().default(false),
+    /** The lease's time to live: a dead leader's colour is taken over within about this long. */
+    leaseTtlMs: z.number().int().min(300).default(3_000),
   }).prefault({}),
   indicators: indicatorsConfigSchema.prefault({}),
   /** Safety parameters (services/safety, docs/safety.md); checked by the safety service at start. */

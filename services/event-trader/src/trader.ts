@@ -11,6 +11,8 @@ export interface TraderOptions {
   metrics?: TraderMetrics;
   writeState(value: TraderState): Promise<void>;
   writePnl(day: string, value: DailyPnl): Promise<void>;
+  /** A standby's lease: throws when this trader may not write now (checked right before each commit). */
+  fence?(): number;
   /** The cluster's copy of each committed decision (ClusterLedger.record); never throws. */
   replicate?(c: CommitRecord): Promise<void>;
   /** Where scans it did not receive are found (scan files, history); without it a gap is only recorded. */
@@ -258,6 +260,15 @@ export class EventTrader {
     const safety = this.inputs.safety;
     const safetyText = safety ? `${safety.posture}|${safety.size_scale}|${safety.ts}` : '';
     const changed = safety !== undefined && safetyText !== this.recordedSafety;
+    // A standby that lost its lease decides nothing more (the next leader goes on from the cluster's copy).
+    if (this.o.fence) {
+      try {
+        this.o.fence();
+      } catch (err) {
+        this.o.logger.warn({ err, scan_number: scan.scan_number }, 'not the leader: the decision is dropped, not committed');
+        return;
+      }
+    }
     // The ledger first: a crash after this line finds the scan decided and its fills on record.
     this.o.ledger.commit(d.state, d.orders, params.algoVersion, updatedAt, changed ? safety : undefined, gap);
     // Then the cluster's copy (before the maps): a trader on another host can go on from it.

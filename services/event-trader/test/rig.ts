@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { featureScanSchema, isoMicros, Keys, MapNames, safetySchema, traderStateSchema, type FeatureScan, type Posture, type ScanRecord, type TraderState, type ValueSeal } from '@dolphin/core';
 import { connect, freePort, openMap, REPO_ROOT, startMember, type HzConnection, type MemberHandle, type TypedMap } from '@dolphin/hz';
-import { encodeScans, scanFilePath, writeScanFile } from '@dolphin/scanfile';
+import { encodeScans, ScanGenerator, scanFilePath, writeScanFile } from '@dolphin/scanfile';
+import { Ledger, liveLedgerFile, type FillRow } from '@dolphin/ledger';
 import { HistoryAppender, HISTORY_RINGBUFFER, ScanBridge } from '@dolphin/scan-bridge';
 import { hazelcastSettings, spawnCollecting, testLogger, testSeal, type SpawnedProcess } from '@dolphin/test-support';
 
@@ -86,4 +87,50 @@ export async function traderRig(name: string): Promise<TraderRig> {
     },
   };
   return rig;
+}
+
+/** n scans a second apart with rallies and drops in BTC and a regular signal: trades to compare. */
+export function zigzagScans(seed: number, baseNs: number, n: number): ScanRecord[] {
+  const gen = new ScanGenerator({ seed });
+  return Array.from({ length: n }, (_, i) => {
+    const s = gen.next(baseNs + i * 1e9);
+    const btc = s.assets.indexOf('BTCUSDT');
+    const price = 100_000 * (1 + 0.012 * Math.sin(i / 2.5));
+    return { ...s, w50_velocity: s.w150_velocity + (i % 5 === 1 ? -0.03 : 0.01), asset_prices: s.asset_prices.map((p, j) => (j === btc ? price : p)) } as ScanRecord;
+  });
+}
+
+/** The scan files renamed into place one by one, 40 ms apart. */
+export async function feed(r: TraderRig, rows: readonly ScanRecord[]): Promise<void> {
+  for (const row of rows) {
+    r.put(row);
+    await new Promise((res) => setTimeout(res, 40));
+  }
+}
+
+/** A ledger's fills as comparable lines. */
+export const tradeLines = (fills: readonly FillRow[]) => fills.map((f) => `${f.scan_number} ${f.side} ${f.reason} ${f.quantity} ${f.price} ${f.capital_after}`);
+
+/** The fills of one uninterrupted trader over `rows` (a rig of its own, cleaned up before returning). */
+export async function uninterruptedTrades(name: string, rows: readonly ScanRecord[], strategy: object, safetyTs: string): Promise<string[]> {
+  const ref = await traderRig(name);
+  try {
+    await ref.setSafety('APEX', safetyTs);
+    const dir = path.join(ref.root, 'trader');
+    await ref.startTrader({ stateDir: dir, strategy });
+    await feed(ref, rows);
+    const last = rows.at(-1)?.scan_number;
+    for (const t0 = Date.now(); (await ref.state())?.last_scan_number !== last;) {
+      if (Date.now() - t0 > 30_000) throw new Error(`${name}: the reference trader did not reach scan ${last}`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const ledger = new Ledger(liveLedgerFile(dir));
+    try {
+      return tradeLines(ledger.fills());
+    } finally {
+      ledger.close();
+    }
+  } finally {
+    await ref.cleanup();
+  }
 }

@@ -1,11 +1,10 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isoMicros, type ScanRecord } from '@dolphin/core';
+import { isoMicros } from '@dolphin/core';
 import { openMap } from '@dolphin/hz';
-import { clusterLedgerEntrySchema, Ledger, liveLedgerFile, type FillRow } from '@dolphin/ledger';
-import { ScanGenerator } from '@dolphin/scanfile';
+import { clusterLedgerEntrySchema, Ledger, liveLedgerFile } from '@dolphin/ledger';
 import { waitFor } from '@dolphin/test-support';
-import { traderRig, type TraderRig } from './rig.ts';
+import { feed, traderRig, tradeLines as trades, uninterruptedTrades, zigzagScans } from './rig.ts';
 
 // The ledger outlives its host: each decision is copied into the cluster (DOLPHIN_LEDGER_BLUE)
 // after the local commit; a trader with an empty state folder (another host) takes the copy and
@@ -20,39 +19,14 @@ const STRATEGY = { initialCapital: 10_000, capitalFraction: 0.5, maxHoldMs: 5_00
 const BASE_NS = Date.UTC(2026, 10, 25, 9, 0, 0) * 1e6;
 const N = 40;
 
-function scans(): ScanRecord[] {
-  const gen = new ScanGenerator({ seed: 79 });
-  return Array.from({ length: N }, (_, i) => {
-    const s = gen.next(BASE_NS + i * 1e9);
-    const btc = s.assets.indexOf('BTCUSDT');
-    const price = 100_000 * (1 + 0.012 * Math.sin(i / 2.5));
-    return { ...s, w50_velocity: s.w150_velocity + (i % 5 === 1 ? -0.03 : 0.01), asset_prices: s.asset_prices.map((p, j) => (j === btc ? price : p)) } as ScanRecord;
-  });
-}
-
-const trades = (fills: FillRow[]) => fills.map((f) => `${f.scan_number} ${f.side} ${f.reason} ${f.quantity} ${f.price} ${f.capital_after}`);
-
-async function feed(r: TraderRig, rows: ScanRecord[]): Promise<void> {
-  for (const row of rows) {
-    r.put(row);
-    await new Promise((res) => setTimeout(res, 40));
-  }
-}
+const scans = () => zigzagScans(79, BASE_NS, N);
 
 describe('the ledger in the cluster', () => {
   it('a trader on an empty state folder takes the cluster copy and ends with the uninterrupted ledger', async () => {
     const rows = scans();
     const last = rows.at(-1)!.scan_number;
 
-    // Uninterrupted, for reference.
-    const ref = await traderRig('ledger-ref');
-    cleanups.push(() => ref.cleanup());
-    await ref.setSafety('APEX', isoMicros(BASE_NS));
-    const refDir = path.join(ref.root, 'trader');
-    await ref.startTrader({ stateDir: refDir, strategy: STRATEGY });
-    await feed(ref, rows);
-    await waitFor(async () => ((await ref.state())?.last_scan_number === last ? true : undefined), 'the reference at the last scan', 30_000);
-    const want = trades(new Ledger(liveLedgerFile(refDir)).fills());
+    const want = await uninterruptedTrades('ledger-ref', rows, STRATEGY, isoMicros(BASE_NS));
     expect(want.length).toBeGreaterThan(2);
 
     // Host A decides the first 25 scans and dies; host B (nothing on its disk) goes on.
