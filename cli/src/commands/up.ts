@@ -100,7 +100,7 @@ export async function up(options: UpOptions): Promise<number> {
       return 78;
     }
     // The member binds to this host's address and joins the others (the later -D wins in the JVM).
-    config = loadConfig({ overrides: { member: { port: placement.port, jvmArgs: [...config.member.jvmArgs, `-Ddolphin.address=${placement.address}`, `-Ddolphin.members=${placement.members.join(',')}`] }, hazelcast: { clusterName: placement.clusterName } } });
+    config = loadConfig({ overrides: { member: { port: placement.port, jvmArgs: [...config.member.jvmArgs, `-Ddolphin.address=${placement.address}`, `-Ddolphin.members=${placement.members.join(',')}`, ...(placement.members.length > 1 ? ['-Ddolphin.splitbrain=dolphin-majority'] : [])] }, hazelcast: { clusterName: placement.clusterName } } });
     config = { ...config, services: placement.registry };
     say(`host ${placement.host} (${placement.address}) of ${clusterFile}: runs ${placement.placed.join(', ')}`);
     for (const note of placement.notes) say(note);

@@ -23,12 +23,19 @@ describe('placeHost', () => {
     expect(p.registry.safety?.enabled).toBe(false);
     expect(p.registry['jobs-api']?.enabled).toBe(false);
     expect(p.registry.member?.readiness).toMatchObject({ kind: 'http', url: 'http://127.77.0.1:5701/hazelcast/health/ready' });
-    expect(p.notes).toEqual(['colour GREEN: the registry has no entry event-trader-green yet; its trader does not run']);
+    expect(p.notes).toEqual([]);
+    // BLUE runs on h1 and h2: the registry's event-trader, told its colour and parameters, a hot standby.
+    const blue = raw().colours.BLUE;
+    expect(p.registry['event-trader']?.env).toMatchObject({ DOLPHIN__trader__colour: 'BLUE', DOLPHIN__trader__standby: 'true', DOLPHIN__trader__strategy: JSON.stringify(blue.params) });
+    expect(p.registry['event-trader-green']?.enabled).toBe(false);
   });
 
   it('h3 runs no BLUE trader, the jobs API and the daily batch', () => {
     const p = placeHost({ cluster: cluster(), source: 'c.json', host: 'h3', registry, local: LOCAL });
-    expect(p.placed.sort()).toEqual(['daily', 'indicators', 'jobs-api', 'member', 'meta-health', 'safety']);
+    expect(p.placed.sort()).toEqual(['daily', 'event-trader-green', 'indicators', 'jobs-api', 'member', 'meta-health', 'safety']);
+    // GREEN has no entry of its own: one made from event-trader, with GREEN's colour and parameters, no metrics port of BLUE's.
+    expect(p.registry['event-trader-green']).toMatchObject({ main: 'services/event-trader/src/main.ts', metricsPort: 0, enabled: true });
+    expect(p.registry['event-trader-green']?.env).toMatchObject({ DOLPHIN__trader__colour: 'GREEN', DOLPHIN__trader__standby: 'true', DOLPHIN__trader__strategy: JSON.stringify(raw().colours.GREEN.params) });
   });
 
   it('an unknown or missing host is refused naming it and the hosts', () => {

@@ -59,13 +59,28 @@ export function placeHost(o: PlaceOptions): HostPlacement {
     if (!o.registry[service]) unknown.push(`placement.${service}`);
     else if (on.includes(o.host)) here.add(service);
   }
+  // Each colour's trader: its entry (the registry's, or one made from event-trader), told its
+  // colour and parameters, and a hot standby when the colour runs on more than one host.
+  const colourEntries: ServiceRegistry = {};
   for (const [colour, c] of Object.entries(o.cluster.colours)) {
     const service = colourService(colour, c);
-    if (!o.registry[service]) {
-      // A named entry that is missing is a mistake; the default name is the trader's colours to come.
-      if (c.service !== undefined) unknown.push(`colours.${colour}.service`);
-      else notes.push(`colour ${colour}: the registry has no entry ${service} yet; its trader does not run`);
-    } else if (c.hosts.includes(o.host)) here.add(service);
+    const base = o.registry[service] ?? (c.service === undefined ? o.registry['event-trader'] : undefined);
+    if (!base) {
+      // A named entry that is missing is a mistake.
+      unknown.push(`colours.${colour}.service`);
+      continue;
+    }
+    colourEntries[service] = {
+      ...base,
+      ...(o.registry[service] ? {} : { main: base.main ?? 'services/event-trader/src/main.ts', metricsPort: 0 }),
+      env: {
+        ...base.env,
+        DOLPHIN__trader__colour: colour,
+        DOLPHIN__trader__strategy: JSON.stringify(c.params),
+        ...(c.hosts.length > 1 ? { DOLPHIN__trader__standby: 'true' } : {}),
+      },
+    };
+    if (c.hosts.includes(o.host)) here.add(service);
   }
   if (unknown.length > 0) {
     const names = Object.keys(o.registry).join(', ');
@@ -76,7 +91,7 @@ export function placeHost(o: PlaceOptions): HostPlacement {
   const members = Object.values(o.cluster.hosts).map((h) => `${h.address}:${o.cluster.memberPort}`);
   const registry: ServiceRegistry = {};
   const placed: string[] = [];
-  for (const [name, e] of Object.entries(o.registry)) {
+  for (const [name, e] of Object.entries({ ...o.registry, ...colourEntries })) {
     // One member per host, always: the member is not placed, it is the host.
     const runs = e.enabled && (e.kind === 'member' || here.has(name));
     registry[name] = e.kind === 'member'
