@@ -14,6 +14,8 @@ export const clusterLedgerMapName = (colour: string) => `DOLPHIN_LEDGER_${colour
 export class ClusterLedger {
   private readonly pending: CommitRecord[] = [];
   private failing = false;
+  /** Times a newer leader's copy refused this trader's writes. */
+  refused = 0;
   private readonly map: TypedMap<ClusterLedgerEntry>;
   private readonly logger: Logger;
   private readonly epoch: () => number;
@@ -33,7 +35,18 @@ export class ClusterLedger {
     this.pending.push(c);
     try {
       while (this.pending.length > 0) {
-        const { rows, state } = clusterEntries(this.pending[0] as CommitRecord, this.epoch());
+        const epoch = this.epoch();
+        // A standby's write (epoch > 0) after a newer leader's is refused: the copy is that leader's now.
+        if (epoch > 0) {
+          const current = (await this.map.get(CLUSTER_STATE_KEY)) as ClusterStateEntry | undefined;
+          if (current && current.epoch > epoch) {
+            this.logger.error({ epoch, newer: current.epoch, dropped: this.pending.length }, `a newer leader (epoch ${current.epoch}) writes the cluster's copy of the ledger: this trader's ${this.pending.length} decision(s) are refused there`);
+            this.pending.length = 0;
+            this.refused++;
+            return;
+          }
+        }
+        const { rows, state } = clusterEntries(this.pending[0] as CommitRecord, epoch);
         for (const [k, v] of rows) await this.map.set(k, v);
         await this.map.set(CLUSTER_STATE_KEY, state);
         this.pending.shift();
