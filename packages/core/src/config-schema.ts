@@ -42,6 +42,10 @@ export const memberConfigSchema = z.strictObject({
 });
 
 export const scanBridgeConfigSchema = z.strictObject({
+  /** A hot standby: publishes only while it holds the scan-bridge lease (DOLPHIN_LEADERSHIP); elected, it goes on from the newest published scan. */
+  standby: z.boolean().default(false),
+  /** The lease's time to live: a dead bridge's scans are taken over within about this long. */
+  leaseTtlMs: z.number().int().min(300).default(3_000),
   /** Where unreadable files go, with a reason file beside each (default: <scans.dir>/_quarantine). */
   quarantineDir: z.string().min(1).transform(fromRoot).optional(),
   /** A file that stays incomplete with no change this long is quarantined as truncated (or empty). */

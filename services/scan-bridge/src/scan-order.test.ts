@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { follows, judge, laterPosition, type Position } from './scan-order.ts';
+import { follows, judge, laterPosition, positionOfPublished, type Position } from './scan-order.ts';
 
 const at = (ts: number, n = 1): Position => ({ timestamp_ns: ts, scan_number: n, file: `f${ts}`, file_mtime_ns: ts, published_at: '' });
 
@@ -32,5 +32,13 @@ describe('scan order', () => {
     expect(follows(at(5, 9), { scan_number: 1, timestamp_ns: 6 })).toBe(false); // a producer restart
     expect(follows(at(5, 9), { scan_number: 10, timestamp_ns: 5 })).toBe(false);
     expect(follows(undefined, { scan_number: 1, timestamp_ns: 1 })).toBe(false);
+  });
+});
+
+describe('positionOfPublished', () => {
+  it('the published scan as a position: its time, number, file, file time (0 when it carries none)', () => {
+    const p = { timestamp_ns: 5e18, scan_number: 7, file: '2026-12-03/scan_7.arrow', bridge_ts: '2026-12-03T00:00:00.000000Z' };
+    expect(positionOfPublished({ ...p, stamps: { file_ns: 4e18 } })).toEqual({ timestamp_ns: 5e18, scan_number: 7, file: p.file, file_mtime_ns: 4e18, published_at: p.bridge_ts });
+    expect(positionOfPublished(p).file_mtime_ns).toBe(0);
   });
 });

@@ -37,3 +37,12 @@ export function laterPosition(a: Position | undefined, b: Position | undefined):
 export function follows(position: Position | undefined, scan: { scan_number: number; timestamp_ns: number }): boolean {
   return position !== undefined && scan.scan_number === position.scan_number + 1 && scan.timestamp_ns > position.timestamp_ns;
 }
+
+/**
+ * Where a bridge that takes over goes on from: the scan last published (by another host's
+ * bridge). Its file time is the mtime stamp it carries; without one, 0 (every file of the
+ * look-back is a candidate, and the timestamp order drops what was published).
+ */
+export function positionOfPublished(p: { timestamp_ns: number; scan_number: number; file: string; bridge_ts: string; stamps?: Record<string, number> }): Position {
+  return { timestamp_ns: p.timestamp_ns, scan_number: p.scan_number, file: p.file, file_mtime_ns: p.stamps?.file_ns ?? 0, published_at: p.bridge_ts };
+}

@@ -94,6 +94,51 @@ describe('scan-bridge process', () => {
     expect(await historyTs(), 'the history holds every scan once').toEqual(produced);
   });
 
+  it('hot standbys: the active bridge killed mid-stream, the other takes the lease and goes on from the newest published scan; every scan once, in order', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'dolphin-bridge-standby-'));
+    const scanDir = path.join(root, 'scans');
+    // Two hosts' bridges: one scan folder (shared, as over NFS), a state folder each.
+    const envOf = (host: string) => ({
+      DOLPHIN_CONFIG_DIR: path.join(root, 'config'), DOLPHIN__scans__dir: JSON.stringify(scanDir), DOLPHIN_STATE_DIR: path.join(root, host),
+      DOLPHIN__bridge__standby: 'true', DOLPHIN__bridge__leaseTtlMs: '1500',
+      // One install, one seal key: each reads what the other sealed (the lease, the last scan).
+      DOLPHIN__security__keyFile: path.join(root, 'dolphin.key'),
+    });
+    const features = await openMap(conn, MapNames.FEATURES, featureScanSchema);
+    const seen: FeatureScan[] = [];
+    const w = watchMap(conn, features, { key: Keys.LATEST_EIGEN_SCAN, onUpdate: (u) => seen.push(u.value) });
+    watches.push(w);
+    await w.ready;
+    const elected = (p: SpawnedProcess) => p.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('elected: publishing scans'));
+    const a = startBridgeProcess(envOf('a'));
+    const b = startBridgeProcess(envOf('b'));
+    await Promise.all([ready(a), ready(b)]);
+    const active = await waitFor(async () => (elected(a) ? a : elected(b) ? b : undefined), 'an active bridge', 15_000)
+      .catch((err: Error) => { throw new Error(`${err.message}\n--- a:\n${a.logs.slice(-10).map((l) => JSON.stringify(l)).join('\n')}\n--- b:\n${b.logs.slice(-10).map((l) => JSON.stringify(l)).join('\n')}`); });
+    const standby = active === a ? b : a;
+
+    const gen = new ScanGenerator({ seed: 24 });
+    const produced: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const ns = Date.now() * 1e6 + produced.length;
+      const scan = gen.next(ns);
+      writeScanFile(scanFilePath(scanDir, scan.scan_number, ns), encodeScans([scan]), 'rename');
+      produced.push(scan.timestamp_ns);
+      await sleep(20);
+      if (i === 20) {
+        await waitFor(() => seen.length >= 10, 'some scans before the kill');
+        process.kill(active.child.pid as number, 'SIGKILL');
+        await active.exited;
+      }
+    }
+    await waitFor(async () => (elected(standby) ? true : undefined), 'the standby elected', 15_000);
+    await waitFor(() => seen.at(-1)?.timestamp_ns === produced.at(-1), 'the last scan', 30_000);
+    // (The watch's first event is what an earlier test left in the map.)
+    const ts = seen.map((s) => s.timestamp_ns).filter((t) => t >= (produced[0] as number));
+    expect(new Set(ts).size, 'no duplicates').toBe(ts.length);
+    expect(ts, 'in order, none missing').toEqual(produced);
+  });
+
   it('a scan forged into the map a year ahead (plain JSON, no MAC) does not stop a restarted bridge', async () => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'dolphin-bridge-forged-'));
     const env = {
