@@ -28,6 +28,8 @@ describe('placeHost', () => {
     const blue = raw().colours.BLUE;
     expect(p.registry['event-trader']?.env).toMatchObject({ DOLPHIN__trader__colour: 'BLUE', DOLPHIN__trader__standby: 'true', DOLPHIN__trader__strategy: JSON.stringify(blue.params) });
     expect(p.registry['event-trader-green']?.enabled).toBe(false);
+    // The bridge runs on two hosts: a standby on each.
+    expect(p.registry['scan-bridge']?.env).toMatchObject({ DOLPHIN__bridge__standby: 'true' });
   });
 
   it('h3 runs no BLUE trader, the jobs API and the daily batch', () => {

@@ -39,6 +39,11 @@ export function localAddresses(): string[] {
  * from reading the interfaces when `local` is not given. Throws a DOLPHIN_CLUSTER_* error naming
  * the field; nothing is started before this has passed.
  */
+/** The services that can be hot standbys, and how they are told to be. */
+const STANDBY_ENV: Record<string, Record<string, string>> = {
+  'scan-bridge': { DOLPHIN__bridge__standby: 'true' },
+};
+
 export function placeHost(o: PlaceOptions): HostPlacement {
   const hosts = Object.keys(o.cluster.hosts);
   if (o.host === undefined || o.host === '') {
@@ -55,9 +60,12 @@ export function placeHost(o: PlaceOptions): HostPlacement {
   const here = new Set<string>();
   const notes: string[] = [];
   const unknown: string[] = [];
+  // A service that can stand by (STANDBY_ENV) and runs on more than one host does: one active.
+  const standbyEnv: Record<string, Record<string, string>> = {};
   for (const [service, on] of Object.entries(o.cluster.placement)) {
     if (!o.registry[service]) unknown.push(`placement.${service}`);
     else if (on.includes(o.host)) here.add(service);
+    if (on.length > 1 && STANDBY_ENV[service]) standbyEnv[service] = STANDBY_ENV[service];
   }
   // Each colour's trader: its entry (the registry's, or one made from event-trader), told its
   // colour and parameters, and a hot standby when the colour runs on more than one host.
@@ -96,7 +104,7 @@ export function placeHost(o: PlaceOptions): HostPlacement {
     const runs = e.enabled && (e.kind === 'member' || here.has(name));
     registry[name] = e.kind === 'member'
       ? { ...e, readiness: { ...e.readiness, kind: 'http', url: `http://${me.address}:${o.cluster.memberPort}/hazelcast/health/ready` } }
-      : { ...e, enabled: runs };
+      : { ...e, enabled: runs, ...(standbyEnv[name] ? { env: { ...e.env, ...standbyEnv[name] } } : {}) };
     if (runs) placed.push(name);
   }
   return { host: o.host, address: me.address, port: o.cluster.memberPort, clusterName: o.cluster.clusterName, members, registry, placed, notes };
