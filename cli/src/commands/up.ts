@@ -100,7 +100,7 @@ export async function up(options: UpOptions): Promise<number> {
       return 78;
     }
     // The member binds to this host's address and joins the others (the later -D wins in the JVM).
-    config = loadConfig({ overrides: { member: { port: placement.port, jvmArgs: [...config.member.jvmArgs, `-Ddolphin.address=${placement.address}`, `-Ddolphin.members=${placement.members.join(',')}`, ...(placement.members.length > 1 ? ['-Ddolphin.splitbrain=dolphin-majority'] : [])] }, hazelcast: { clusterName: placement.clusterName } } });
+    config = loadConfig({ overrides: { member: { port: placement.port, address: placement.address, jvmArgs: [...config.member.jvmArgs, `-Ddolphin.members=${placement.members.join(',')}`, ...(placement.members.length > 1 ? ['-Ddolphin.splitbrain=dolphin-majority'] : [])] }, hazelcast: { clusterName: placement.clusterName } } });
     config = { ...config, services: placement.registry };
     say(`host ${placement.host} (${placement.address}) of ${clusterFile}: runs ${placement.placed.join(', ')}`);
     for (const note of placement.notes) say(note);
@@ -118,7 +118,7 @@ export async function up(options: UpOptions): Promise<number> {
   // one; up's own clients check what they print with it.
   const seal = openSeal(config.stateDir, config.security.keyFile, { create: true });
   const ownMember = !process.env.HZ_MEMBERS;
-  const members = placement ? placement.members : ownMember ? [`127.0.0.1:${config.member.port}`] : config.hazelcast.members;
+  const members = placement ? placement.members : ownMember ? [`${config.member.address}:${config.member.port}`] : config.hazelcast.members;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     HZ_MEMBERS: members.join(','),
@@ -126,6 +126,9 @@ export async function up(options: UpOptions): Promise<number> {
     DOLPHIN_ENV: config.env,
     // What `up` was told (--port) reaches every child: meta-health checks the member it runs.
     DOLPHIN__member__port: String(config.member.port),
+    // ...and the address its member binds (a cluster host's own), and which host this is.
+    DOLPHIN__member__address: JSON.stringify(config.member.address),
+    ...(placement ? { DOLPHIN_HOST: placement.host } : {}),
     DOLPHIN__log__pretty: '"never"',
     DOLPHIN_SUPERVISOR_RUN_FILE: SUPERVISOR_RUN_FILE,
   };

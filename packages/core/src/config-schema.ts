@@ -33,6 +33,8 @@ export const hazelcastConfigSchema = z.strictObject({
 /** The local member `dolphin up` starts when no HZ_MEMBERS is given. */
 export const memberConfigSchema = z.strictObject({
   port: z.number().int().min(1).max(65_535).default(5701),
+  /** The one address this host's member binds to and is checked at (a cluster host's own; never 0.0.0.0). */
+  address: z.string().regex(/^(?!0\.0\.0\.0$)\d{1,3}(\.\d{1,3}){3}$/, 'an IPv4 address of this host, e.g. 127.0.0.1').default('127.0.0.1'),
   heapMb: z.number().int().min(64).default(512),
   javaHome: z.string().min(1).optional(),
   startTimeoutMs: z.number().int().positive().default(60_000),

@@ -99,16 +99,16 @@ export class Supervisor extends EventEmitter {
       };
     }
     if (e.kind === 'member') {
-      const port = config.member.port;
+      const { port, address } = config.member;
       const args = memberJvmArgs({
-        port, clusterName: config.hazelcast.clusterName, jar: resolveMemberJar(), configFile: MEMBER_CONFIG_FILE,
-        heapMb: config.member.heapMb, members: [`127.0.0.1:${port}`], extra: config.member.jvmArgs,
+        port, address, clusterName: config.hazelcast.clusterName, jar: resolveMemberJar(), configFile: MEMBER_CONFIG_FILE,
+        heapMb: config.member.heapMb, members: [`${address}:${port}`], extra: config.member.jvmArgs,
       });
       const [command, argv] = orphanSafe(resolveJava(config.member.javaHome), args);
       return {
         command, args: argv, env, ipc: false,
-        readyUrl: e.readiness.url ?? `http://127.0.0.1:${port}/hazelcast/health/ready`,
-        preflight: async () => ((await portAnswers('127.0.0.1', port, 300)) ? `member port 127.0.0.1:${port} is already in use (another member? see dolphin status)` : undefined),
+        readyUrl: e.readiness.url ?? `http://${address}:${port}/hazelcast/health/ready`,
+        preflight: async () => ((await portAnswers(address, port, 300)) ? `member port ${address}:${port} is already in use (another member? see dolphin status)` : undefined),
       };
     }
     const [cmd, ...rest] = e.command as string[];

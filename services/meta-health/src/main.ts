@@ -5,7 +5,7 @@ import { effectiveRegistry } from '@dolphin/supervisor';
 import { MetaHealthDaemon, META_HEALTH_HISTORY } from './daemon.ts';
 import { createMetaHealthMetrics } from './metrics.ts';
 import { Observer } from './observe.ts';
-import { viewFor } from './view-for.ts';
+import { memberHealthUrl, viewFor } from './view-for.ts';
 
 await runService({
   name: 'meta-health',
@@ -17,7 +17,8 @@ await runService({
     const view = viewFor(config, registry, ctx.logger);
     const observer = new Observer({
       view, hz: ctx.hz, probeTimeoutMs: config.metaHealth.probeTimeoutMs,
-      memberHealthUrl: `http://127.0.0.1:${config.member.port}/hazelcast/health/ready`,
+      // This host's member, at the address it binds (a cluster host's own, not 127.0.0.1).
+      memberHealthUrl: memberHealthUrl(config.member),
       maxClockSkewMs: config.security.maxClockSkewMs,
     });
     let latest: TypedMap<ReturnType<typeof metaHealthSchema.parse>> | undefined;

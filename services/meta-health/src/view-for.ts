@@ -14,3 +14,8 @@ export function viewFor(config: Readonly<DolphinConfig>, registry: ServiceRegist
   if (via === 'supervisor' || (via === 'auto' && env.DOLPHIN_SUPERVISOR_RUN_FILE)) return new SupervisorView(runFile);
   return new HeartbeatOnlyView(registry, logger);
 }
+
+/** Where this host's member answers its readiness check. */
+export function memberHealthUrl(member: { address: string; port: number }): string {
+  return `http://${member.address}:${member.port}/hazelcast/health/ready`;
+}
