@@ -114,7 +114,7 @@ function execStart(name: string, e: ServiceEntry, config: Readonly<DolphinConfig
     const version = pinnedHazelcastVersion();
     const port = config.member.port;
     const args = memberJvmArgs({
-      port, clusterName: config.hazelcast.clusterName, heapMb: config.member.heapMb,
+      port, address: config.member.address, clusterName: config.hazelcast.clusterName, heapMb: config.member.heapMb,
       jar: path.join(o.cache, 'hazelcast', version, `hazelcast-${version}.jar`),
       configFile: path.join(o.prefix, 'deploy/hazelcast/hazelcast.xml'),
       members: config.hazelcast.members, extra: config.member.jvmArgs,
