@@ -30,6 +30,7 @@ describe('placeHost', () => {
     expect(p.registry['event-trader-green']?.enabled).toBe(false);
     // The bridge runs on two hosts: a standby on each.
     expect(p.registry['scan-bridge']?.env).toMatchObject({ DOLPHIN__bridge__standby: 'true' });
+    expect(p.registry.safety?.env).toMatchObject({ DOLPHIN__safety__standby: 'true' });
   });
 
   it('h3 runs no BLUE trader, the jobs API and the daily batch', () => {

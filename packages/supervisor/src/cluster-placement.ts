@@ -42,6 +42,7 @@ export function localAddresses(): string[] {
 /** The services that can be hot standbys, and how they are told to be. */
 const STANDBY_ENV: Record<string, Record<string, string>> = {
   'scan-bridge': { DOLPHIN__bridge__standby: 'true' },
+  safety: { DOLPHIN__safety__standby: 'true' },
 };
 
 export function placeHost(o: PlaceOptions): HostPlacement {

@@ -59,6 +59,12 @@ export class SafetyService {
     return this.last?.safety;
   }
 
+  /** Publishes at the next evaluation whether or not anything changed (a standby that became the leader). */
+  publishNow(): Promise<void> {
+    this.last = undefined;
+    return this.tick();
+  }
+
   /** One evaluation; resolves once any write it caused is done. */
   tick(): Promise<void> {
     const nowMs = this.now();

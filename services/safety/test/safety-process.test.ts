@@ -54,6 +54,21 @@ async function feedExf(conn: HzConnection, exf: { now: Factors }) {
   cleanups.push(() => clearInterval(t));
 }
 
+/** Keeps a fresh scan and the trader's state (with `capital.now`) in the maps, as the bridge and trader would. */
+async function feedScansAndState(conn: HzConnection, capital: { now: number }) {
+  const scans = await openMap(conn, MapNames.FEATURES, featureScanSchema);
+  const state = await openMap(conn, MapNames.STATE_BLUE, traderStateSchema);
+  const tick = async () => {
+    await scans.set(Keys.LATEST_EIGEN_SCAN, { ...sampleFeatureScan, bridge_ts: isoMicros() });
+    await state.set(Keys.STATE_LATEST, {
+      capital: capital.now, open_positions: [], posture: 'APEX', last_scan_number: 1, algo_version: 'test', updated_at: isoMicros(), day_start_equity: 10_000, unrealized_pnl: 0,
+    });
+  };
+  await tick();
+  const feeder = setInterval(() => void tick().catch(() => undefined), 100);
+  cleanups.push(() => clearInterval(feeder));
+}
+
 /** The distinct postures DOLPHIN_SAFETY["latest"] has shown, in order, with when each began. */
 function recordPostures(conn: HzConnection) {
   const seen: Array<{ posture: Posture; at: number; reasons: string[] }> = [];
@@ -71,18 +86,8 @@ describe('safety service (process, real member)', () => {
   it('walks APEX → STALKER → TURTLE → HIBERNATE as drawdown grows, back one calm step at a time, and does not flap at a threshold', async () => {
     const { conn, start } = await setup();
     await feedExf(conn, { now: CALM_EXF });
-    const scans = await openMap(conn, MapNames.FEATURES, featureScanSchema);
-    const state = await openMap(conn, MapNames.STATE_BLUE, traderStateSchema);
     const capital = { now: 10_000 };
-    const tick = async () => {
-      await scans.set(Keys.LATEST_EIGEN_SCAN, { ...sampleFeatureScan, bridge_ts: isoMicros() });
-      await state.set(Keys.STATE_LATEST, {
-        capital: capital.now, open_positions: [], posture: 'APEX', last_scan_number: 1, algo_version: 'test', updated_at: isoMicros(), day_start_equity: 10_000, unrealized_pnl: 0,
-      });
-    };
-    await tick();
-    const feeder = setInterval(() => void tick().catch(() => undefined), 100);
-    cleanups.push(() => clearInterval(feeder));
+    await feedScansAndState(conn, capital);
     const postures = recordPostures(conn);
     await postures.ready;
     start('safety');
@@ -107,6 +112,32 @@ describe('safety service (process, real member)', () => {
       await sleep(100);
     }
     expect(postures.seen.length - before).toBeLessThanOrEqual(1);
+  });
+
+  it('hot standbys: two evaluate, one publishes; the publisher killed, the other publishes within its lease', async () => {
+    const { conn, start } = await setup();
+    await feedExf(conn, { now: CALM_EXF });
+    await feedScansAndState(conn, { now: 10_000 });
+    const standby = { DOLPHIN__safety: JSON.stringify({ ...SAFETY, standby: true, leaseTtlMs: 1500 }) };
+    const a = start('safety', standby);
+    const b = start('safety', standby);
+    await Promise.all([a.ready, b.ready]);
+    const elected = (p: typeof a) => p.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('elected: publishing the posture'));
+    const leader = await waitFor(() => (elected(a) ? a : elected(b) ? b : undefined), 'a publishing safety service', 15_000);
+    const other = leader === a ? b : a;
+    const map = await openMap(conn, MapNames.SAFETY, safetySchema);
+    await waitFor(async () => (await map.get(Keys.SAFETY_LATEST)) ?? undefined, 'a posture published', 15_000);
+    expect(elected(other)).toBe(false);
+    process.kill(leader.child.pid as number, 'SIGKILL');
+    const killedAt = Date.now();
+    await leader.exited;
+    await waitFor(() => (elected(other) ? true : undefined), 'the standby elected', 15_000);
+    // It publishes at once when elected, not at its next change or period.
+    const fresh = await waitFor(async () => {
+      const v = await map.get(Keys.SAFETY_LATEST);
+      return v && Date.parse(v.ts) > killedAt ? v : undefined;
+    }, 'a posture written after the takeover', 15_000);
+    console.info(`safety standby: posture ${fresh.posture} written ${Date.parse(fresh.ts) - killedAt} ms after the publisher's SIGKILL (lease TTL 1.5 s)`);
   });
 
   it('the event trader obeys it end to end: TURTLE opens nothing, APEX trades', async () => {
