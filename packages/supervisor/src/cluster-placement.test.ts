@@ -49,8 +49,8 @@ describe('placeHost', () => {
   });
 
   it("an address that is not this machine's is refused, listing the machine's", () => {
-    expect(refusal(() => placeHost({ cluster: cluster(), source: 'c.json', host: 'h2', registry, local: ['127.0.0.1', '192.0.2.7'] })))
-      .toEqual({ code: 'DOLPHIN_CLUSTER_ADDRESS_NOT_LOCAL', message: 'c.json: hosts.h2.address: 127.77.0.2 is not an address of this machine (it has 127.0.0.1, 192.0.2.7)' });
+    expect(refusal(() => placeHost({ cluster: cluster(), source: 'c.json', host: 'h2', registry, local: ['127.0.0.1', '127.0.0.9'] })))
+      .toEqual({ code: 'DOLPHIN_CLUSTER_ADDRESS_NOT_LOCAL', message: 'c.json: hosts.h2.address: 127.77.0.2 is not an address of this machine (it has 127.0.0.1, 127.0.0.9)' });
   });
 
   it('a placed service the registry does not have, or a named colour service it does not have, is refused naming the field', () => {

@@ -4,9 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { heartbeatSchema, isoMicros, Keys, MapNames, traderMapNames, traderStateSchema, type ScanRecord } from '@dolphin/core';
 import { openMap } from '@dolphin/hz';
 import { Ledger, liveLedgerFile } from '@dolphin/ledger';
-import { ScanGenerator } from '@dolphin/scanfile';
 import { waitFor } from '@dolphin/test-support';
-import { traderRig } from './rig.ts';
+import { traderRig, zigzagScans } from './rig.ts';
 
 // Two colours (trader.colour) on the same scans: each its own parameters, maps and ledger.
 
@@ -20,15 +19,7 @@ const N = 30;
 const BLUE = { initialCapital: 10_000, capitalFraction: 0.5, maxHoldMs: 5_000, cooldownAfterStopMs: 2_000, takeProfitPct: 0.008, stopLossPct: 0.006 };
 const GREEN = { ...BLUE, initialCapital: 50_000, capitalFraction: 0.2 };
 
-function scans(): ScanRecord[] {
-  const gen = new ScanGenerator({ seed: 78 });
-  return Array.from({ length: N }, (_, i) => {
-    const s = gen.next(BASE_NS + i * 1e9);
-    const btc = s.assets.indexOf('BTCUSDT');
-    const price = 100_000 * (1 + 0.012 * Math.sin(i / 2.5));
-    return { ...s, w50_velocity: s.w150_velocity + (i % 5 === 1 ? -0.03 : 0.01), asset_prices: s.asset_prices.map((p, j) => (j === btc ? price : p)) } as ScanRecord;
-  });
-}
+const scans = (): ScanRecord[] => zigzagScans(78, BASE_NS, N);
 
 describe('trader colours', () => {
   it('BLUE and GREEN decide every scan side by side, each into its own maps and ledger, with its own parameters', async () => {

@@ -1,10 +1,9 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isoMicros, type ScanRecord } from '@dolphin/core';
-import { ScanGenerator } from '@dolphin/scanfile';
 import { waitFor } from '@dolphin/test-support';
 import { Ledger } from '@dolphin/ledger';
-import { traderRig } from './rig.ts';
+import { traderRig, zigzagScans } from './rig.ts';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -16,15 +15,7 @@ const BASE_NS = Date.UTC(2026, 10, 24, 9, 0, 0) * 1e6;
 const N = 40;
 
 /** The same 40 scans for every run: fixed times, a price path with rallies and drops, regular signals. */
-function scans(): ScanRecord[] {
-  const gen = new ScanGenerator({ seed: 77 });
-  return Array.from({ length: N }, (_, i) => {
-    const s = gen.next(BASE_NS + i * 1e9);
-    const btc = s.assets.indexOf('BTCUSDT');
-    const price = 100_000 * (1 + 0.012 * Math.sin(i / 2.5));
-    return { ...s, w50_velocity: s.w150_velocity + (i % 5 === 1 ? -0.03 : 0.01), asset_prices: s.asset_prices.map((p, j) => (j === btc ? price : p)) } as ScanRecord;
-  });
-}
+const scans = (): ScanRecord[] => zigzagScans(77, BASE_NS, N);
 
 interface RunResult {
   fills: Array<Record<string, unknown>>;
