@@ -325,7 +325,7 @@ export async function install(o: InstallOptions): Promise<number> {
     console.error(`dolphin install failed: ${(err as Error).message}`);
     if (j.count > 0) {
       console.error('dolphin: undoing what this install did:');
-      const problems = process.env.DOLPHIN_INSTALL_NO_ROLLBACK ? [] : await j.rollback();
+      const problems = await j.rollback();
       console.error(problems.length === 0 ? 'dolphin: rolled back; the machine is as it was' : `dolphin: rolled back, except: ${problems.join('; ')}`);
     } else console.error('dolphin: nothing was changed');
     return 1;
