@@ -1,11 +1,12 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { duration } from './commands/ctl.ts';
+import { spawn } from 'node:child_process';
+import { alignRows, duration } from './commands/ctl.ts';
+import { run, showUnits } from './install/systemctl.ts';
 
 /** Dolphin's unit files on this machine (dolphin install put them there), services and timers. */
 export function installedUnits(): string[] {
-  const r = spawnSync('systemctl', ['list-unit-files', '--no-legend', '--plain', 'dolphin-*.service', 'dolphin-*.timer'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return [];
-  return r.stdout.split('\n').map((l) => l.split(/\s+/)[0] as string).filter(Boolean);
+  const r = run('systemctl', ['list-unit-files', '--no-legend', '--plain', 'dolphin-*.service', 'dolphin-*.timer']);
+  if (r.code !== 0) return [];
+  return r.out.split('\n').map((l) => l.split(/\s+/)[0] as string).filter(Boolean);
 }
 
 const PROPS = ['Id', 'ActiveState', 'SubState', 'MainPID', 'ActiveEnterTimestampMonotonic', 'NRestarts', 'MemoryCurrent', 'MemoryMax', 'TasksCurrent', 'TasksMax', 'CPUUsageNSec', 'Result', 'NextElapseUSecRealtime', 'LastTriggerUSec'];
@@ -15,13 +16,10 @@ const mb = (b: number | undefined) => (b === undefined || b >= 2 ** 63 ? undefin
 
 /** The units' state as a table: what `dolphin status` shows when systemd runs Dolphin. */
 export function systemdStatusTable(units: readonly string[]): { text: string; failed: boolean } {
-  const r = spawnSync('systemctl', ['show', `--property=${PROPS.join(',')}`, ...units], { encoding: 'utf8' });
-  const blocks = (r.stdout ?? '').trim().split(/\n\s*\n/);
   const nowUs = Number(process.hrtime.bigint() / 1000n); // CLOCK_MONOTONIC, as systemd's *Monotonic
   const rows = [['unit', 'state', 'pid', 'uptime', 'restarts', 'cpu', 'memory MB', 'tasks']];
   let failed = false;
-  for (const b of blocks) {
-    const kv = Object.fromEntries(b.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  for (const kv of showUnits(units, PROPS)) {
     const id = kv.Id ?? '?';
     failed ||= kv.ActiveState === 'failed';
     if (id.endsWith('.timer')) {
@@ -40,8 +38,7 @@ export function systemdStatusTable(units: readonly string[]): { text: string; fa
       mem === undefined ? '—' : `${mem}/${max ?? '∞'}`, `${kv.TasksCurrent && /^\d+$/.test(kv.TasksCurrent) ? kv.TasksCurrent : '—'}/${num(kv.TasksMax) ?? '∞'}`,
     ]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((x) => (x[i] as string).length)));
-  const lines = rows.map((x) => x.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd());
+  const lines = alignRows(rows);
   return { text: ['systemd runs Dolphin here (dolphin install); memory and tasks against MemoryMax and TasksMax', ...lines].join('\n'), failed };
 }
 

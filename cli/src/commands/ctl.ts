@@ -44,6 +44,12 @@ function readHealth(): HealthView {
   }
 }
 
+/** Rows as lines of left-aligned columns, two spaces apart. */
+export function alignRows(rows: readonly string[][]): string[] {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd());
+}
+
 /** A table a PM2 user recognises: one line per process. */
 export function statusTable(s: SupervisorStatus, health: HealthView): string {
   const rows = [['name', 'state', 'pid', 'uptime', 'restarts', 'cpu', 'memory', 'tasks', 'health']];
@@ -55,8 +61,7 @@ export function statusTable(s: SupervisorStatus, health: HealthView): string {
       health.byProcess.get(p.name) ?? (p.state === 'running' ? 'ready' : '—'),
     ]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
-  const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd());
+  const lines = alignRows(rows);
   const notes = s.services.filter((p) => (p.state === 'failed' || p.state === 'backoff' || p.state === 'scheduled' || (p.state === 'stopped' && p.detail)) && p.detail).map((p) => `  ${p.name}: ${p.detail}`);
   return [`supervisor pid ${s.pid}, up ${duration(s.uptimeS)} (* critical; memory and tasks against their limits)`, ...lines, ...(notes.length ? ['', ...notes] : []), '', health.line].join('\n');
 }
