@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '@dolphin/core';
+import { parseSystemctlShow } from '@dolphin/supervisor';
 import type { RunResult, SystemdHost } from './systemd-host.ts';
 
 /**
@@ -41,8 +42,7 @@ export interface UnitState {
 export async function unitStates(host: SystemdHost, units: readonly string[]): Promise<UnitState[]> {
   const r = await host.systemctl('show', '--property=Id,ActiveState,SubState,Result,MainPID,NRestarts,ActiveEnterTimestampMonotonic', ...units);
   if (r.code !== 0) throw new Error(`systemctl show: ${r.stderr}`);
-  return r.stdout.trim().split(/\n\s*\n/).map((b) => {
-    const kv = Object.fromEntries(b.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return parseSystemctlShow(r.stdout, units.length).map((kv) => {
     return {
       id: kv.Id ?? '', active: kv.ActiveState ?? '', sub: kv.SubState ?? '', result: kv.Result ?? '',
       pid: Number(kv.MainPID) || 0, restarts: Number(kv.NRestarts) || 0, activeEnterUs: Number(kv.ActiveEnterTimestampMonotonic) || 0,

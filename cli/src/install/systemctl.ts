@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { parseSystemctlShow } from '@dolphin/supervisor';
 
 export interface Ran {
   code: number;
@@ -26,8 +27,7 @@ export function showUnits(units: readonly string[], props: readonly string[]): A
   if (units.length === 0) return [];
   const r = run('systemctl', ['show', `--property=${props.join(',')}`, ...units]);
   if (r.code !== 0) throw new Error(`systemctl show failed (exit ${r.code}): ${r.out}`);
-  const blocks = r.out.split(/\n\s*\n/);
-  return units.map((_, i) => Object.fromEntries((blocks[i] ?? '').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])));
+  return parseSystemctlShow(r.out, units.length);
 }
 
 /** Is systemd the init of this machine (sd_booted(3): /run/systemd/system exists)? */

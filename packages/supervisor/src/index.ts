@@ -12,3 +12,4 @@ export { memberFirewallRuleset, memberEndpoints, loopbackEndpoints, uidOf, FIREW
 export { DevReloader, type DevReloaderOptions, type ReloadReport } from './dev-reloader.ts';
 export { importClosure, importsOf, thirdPartyImports, workspaceEntries } from './import-graph.ts';
 export { placeHost, localAddresses, type HostPlacement, type PlaceOptions } from './cluster-placement.ts';
+export { parseSystemctlShow } from './systemctl-show.ts';

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import type { Logger, ServiceRegistry } from '@dolphin/core';
 import { makeError } from '@dolphin/core';
-import { ControlClient, SupervisorErrors } from '@dolphin/supervisor';
+import { ControlClient, parseSystemctlShow, SupervisorErrors } from '@dolphin/supervisor';
 import type { ProcessObservation } from './sensors.ts';
 
 /** One process as the process manager reports it (heartbeats are joined in later). */
@@ -108,9 +108,9 @@ export class SystemdView implements ProcessView {
     } catch {
       return undefined;
     }
-    const blocks = out.trim().split(/\n\s*\n/);
+    const shown = parseSystemctlShow(out, names.length);
     return names.map((name, i) => {
-      const kv = Object.fromEntries((blocks[i] ?? '').split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      const kv = shown[i] as Record<string, string>;
       const e = this.registry[name];
       const scheduled = e?.schedule !== undefined;
       const { state, wanted } = unitState(kv.ActiveState ?? 'unknown', kv.SubState ?? '', scheduled);
