@@ -212,6 +212,8 @@ describe('leadership on a 3-member cluster with split-brain protection', () => {
     }, 'the lone member to refuse DOLPHIN_LEADERSHIP', 60_000, 200);
     expect(refused.message).toMatch(/dolphin-majority/);
     await waitFor(() => live.every((c) => !c.le.isLeader()), 'no leader below 2 members', 30_000);
+    // It stops leading at its deadline, even while a renewal is still in flight; that renewal fails once its operation times out.
+    await waitFor(() => (last.le.stats().renewFailures > 0 ? true : undefined), 'a refused renewal counted', 30_000).catch(() => undefined);
     expect(last.le.stats().renewFailures, JSON.stringify({ ...last.le.stats(), recentRenewLatenciesMs: undefined })).toBeGreaterThan(0);
     const { problems } = watch.stop();
     expect(problems).toEqual([]);
